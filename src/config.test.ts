@@ -1,0 +1,108 @@
+import assert from "node:assert/strict";
+import { ConfigError, loadConfig, parseDuration } from "./config.ts";
+
+Deno.test("loadConfig() gives the documented defaults for an empty environment", () => {
+  const c = loadConfig({});
+  assert.equal(c.port, 8000);
+  assert.equal(c.host, "127.0.0.1");
+  assert.equal(c.mongodbUrl, undefined);
+  assert.equal(c.dbName, "sessions");
+  assert.equal(c.dataDir, ".data");
+  assert.equal(c.embeddedTtlMonitorIntervalMs, 60_000);
+  assert.deepEqual(c.session, {
+    absoluteTtlMs: 7 * 86_400_000,
+    idleTtlMs: 86_400_000,
+    touchIntervalMs: 300_000,
+  });
+  assert.deepEqual(c.requesting, {
+    timeoutMs: 10_000,
+    saveResponses: false,
+    savedTtlMs: 86_400_000,
+  });
+  assert.deepEqual(c.http, { cookieSecure: true, appOrigins: [], trustProxy: false });
+  assert.deepEqual(c.login, { maxFailures: 10, windowMs: 600_000 });
+  assert.equal(c.syncLogging, "off");
+});
+
+Deno.test("loadConfig() reads every variable it documents", () => {
+  const c = loadConfig({
+    PORT: "9001",
+    HOST: "0.0.0.0",
+    MONGODB_URL: "mongodb://db.internal:27017/?replicaSet=rs0",
+    DB_NAME: "prod",
+    DATA_DIR: "/var/lib/sessions",
+    EMBEDDED_TTL_MONITOR_INTERVAL: "5s",
+    SESSION_ABSOLUTE_TTL: "12h",
+    SESSION_IDLE_TTL: "30m",
+    SESSION_TOUCH_INTERVAL: "1m",
+    REQUESTING_TIMEOUT: "2500",
+    REQUESTING_SAVE_RESPONSES: "true",
+    REQUESTING_SAVED_TTL: "2d",
+    SESSION_COOKIE_SECURE: "false",
+    APP_ORIGIN: "https://app.example.com, http://localhost:5173",
+    TRUST_PROXY: "yes",
+    LOGIN_MAX_FAILURES: "5",
+    LOGIN_WINDOW: "15m",
+    SYNC_LOGGING: "TRACE",
+  });
+  assert.equal(c.port, 9001);
+  assert.equal(c.host, "0.0.0.0");
+  assert.equal(c.mongodbUrl, "mongodb://db.internal:27017/?replicaSet=rs0");
+  assert.equal(c.dbName, "prod");
+  assert.equal(c.dataDir, "/var/lib/sessions");
+  assert.equal(c.embeddedTtlMonitorIntervalMs, 5000);
+  assert.deepEqual(c.session, {
+    absoluteTtlMs: 43_200_000,
+    idleTtlMs: 1_800_000,
+    touchIntervalMs: 60_000,
+  });
+  assert.deepEqual(c.requesting, {
+    timeoutMs: 2500,
+    saveResponses: true,
+    savedTtlMs: 172_800_000,
+  });
+  assert.deepEqual(c.http, {
+    cookieSecure: false,
+    appOrigins: ["https://app.example.com", "http://localhost:5173"],
+    trustProxy: true,
+  });
+  assert.deepEqual(c.login, { maxFailures: 5, windowMs: 900_000 });
+  assert.equal(c.syncLogging, "trace");
+});
+
+Deno.test("loadConfig() names the variable of a bad setting", () => {
+  const bad: [Record<string, string>, string][] = [
+    [{ PORT: "eighty" }, "PORT"],
+    [{ PORT: "70000" }, "PORT"],
+    [{ MONGODB_URL: "http://localhost" }, "MONGODB_URL"],
+    [{ DB_NAME: "a.b" }, "DB_NAME"],
+    [{ SESSION_IDLE_TTL: "soon" }, "SESSION_IDLE_TTL"],
+    [{ SESSION_IDLE_TTL: "8d" }, "SESSION_IDLE_TTL"],
+    [{ SESSION_TOUCH_INTERVAL: "2d" }, "SESSION_TOUCH_INTERVAL"],
+    [{ REQUESTING_TIMEOUT: "0" }, "REQUESTING_TIMEOUT"],
+    [{ REQUESTING_SAVE_RESPONSES: "maybe" }, "REQUESTING_SAVE_RESPONSES"],
+    [{ APP_ORIGIN: "https://app.example.com/path" }, "APP_ORIGIN"],
+    [{ APP_ORIGIN: "not a url" }, "APP_ORIGIN"],
+    [{ LOGIN_MAX_FAILURES: "0" }, "LOGIN_MAX_FAILURES"],
+    [{ SYNC_LOGGING: "loud" }, "SYNC_LOGGING"],
+  ];
+  for (const [env, variable] of bad) {
+    assert.throws(
+      () => loadConfig(env),
+      (e: unknown) =>
+        e instanceof ConfigError && e.variable === variable &&
+        e.message.startsWith(`Cannot start: ${variable} `),
+      JSON.stringify(env),
+    );
+  }
+});
+
+Deno.test("parseDuration() accepts milliseconds and units", () => {
+  assert.equal(parseDuration("X", "1500"), 1500);
+  assert.equal(parseDuration("X", "250ms"), 250);
+  assert.equal(parseDuration("X", "1.5s"), 1500);
+  assert.equal(parseDuration("X", "10m"), 600_000);
+  assert.equal(parseDuration("X", "7d"), 604_800_000);
+  assert.throws(() => parseDuration("X", "-5s"), ConfigError);
+  assert.throws(() => parseDuration("X", "5 weeks"), ConfigError);
+});

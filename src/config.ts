@@ -1,0 +1,166 @@
+/**
+ * The service's configuration: read from the environment once, validated, and passed down as
+ * options. Nothing else in the service reads `Deno.env`. A bad setting stops the start with a
+ * `ConfigError` that names the variable.
+ *
+ * Durations accept a whole number of milliseconds (`600000`) or a number with a unit: `ms`, `s`,
+ * `m`, `h`, `d` (`10m`, `24h`, `7d`).
+ */
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, reason: string) {
+    super(`Cannot start: ${variable} ${reason}`);
+  }
+}
+
+export interface Config {
+  port: number;
+  /** Where to listen; 127.0.0.1 unless HOST says otherwise. */
+  host: string;
+  mongodbUrl?: string;
+  dbName: string;
+  dataDir: string;
+  embeddedTtlMonitorIntervalMs: number;
+  session: {
+    absoluteTtlMs: number;
+    idleTtlMs: number;
+    touchIntervalMs: number;
+  };
+  requesting: {
+    timeoutMs: number;
+    saveResponses: boolean;
+    savedTtlMs: number;
+  };
+  http: {
+    cookieSecure: boolean;
+    appOrigins: string[];
+    trustProxy: boolean;
+  };
+  login: {
+    maxFailures: number;
+    windowMs: number;
+  };
+  /** The sync engine's log level. */
+  syncLogging: "off" | "trace" | "verbose";
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parses `"600000"`, `"10m"`, `"24h"`, `"7d"` into milliseconds; throws `ConfigError`. */
+export function parseDuration(variable: string, text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(text);
+  if (!m) {
+    throw new ConfigError(variable, `must be a duration like 600000, 30s, 10m, 24h or 7d`);
+  }
+  const ms = Math.round(Number(m[1]) * UNITS[m[2] ?? "ms"]);
+  if (!Number.isSafeInteger(ms) || ms <= 0) {
+    throw new ConfigError(variable, "must be a positive duration");
+  }
+  return ms;
+}
+
+function parseBool(variable: string, text: string): boolean {
+  const t = text.trim().toLowerCase();
+  if (["1", "true", "yes", "on"].includes(t)) return true;
+  if (["0", "false", "no", "off"].includes(t)) return false;
+  throw new ConfigError(variable, "must be true or false");
+}
+
+function parseInteger(variable: string, text: string, min: number, max: number): number {
+  if (!/^\s*\d+\s*$/.test(text)) throw new ConfigError(variable, "must be a whole number");
+  const n = Number(text);
+  if (n < min || n > max) throw new ConfigError(variable, `must be between ${min} and ${max}`);
+  return n;
+}
+
+function parseOrigins(variable: string, text: string): string[] {
+  const origins = text.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  for (const o of origins) {
+    let url: URL;
+    try {
+      url = new URL(o);
+    } catch {
+      throw new ConfigError(variable, `has an invalid origin: ${o}`);
+    }
+    if (url.origin !== o || !/^https?:$/.test(url.protocol)) {
+      throw new ConfigError(
+        variable,
+        `entries must be bare origins like https://app.example.com, not ${o}`,
+      );
+    }
+  }
+  return origins;
+}
+
+/**
+ * Builds the configuration from `env` (a plain record, so tests pass their own). Unset or empty
+ * variables take their defaults.
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const get = (name: string): string | undefined => {
+    const v = env[name];
+    return v === undefined || v.trim() === "" ? undefined : v;
+  };
+  const duration = (name: string, fallback: number) => {
+    const v = get(name);
+    return v === undefined ? fallback : parseDuration(name, v);
+  };
+  const bool = (name: string, fallback: boolean) => {
+    const v = get(name);
+    return v === undefined ? fallback : parseBool(name, v);
+  };
+
+  const mongodbUrl = get("MONGODB_URL");
+  if (mongodbUrl && !/^mongodb(\+srv)?:\/\//.test(mongodbUrl)) {
+    throw new ConfigError("MONGODB_URL", "must start with mongodb:// or mongodb+srv://");
+  }
+  const dbName = get("DB_NAME") ?? "sessions";
+  if (!/^[A-Za-z0-9_-]{1,63}$/.test(dbName)) {
+    throw new ConfigError("DB_NAME", "must be 1-63 letters, digits, _ or -");
+  }
+  const syncLogging = (get("SYNC_LOGGING") ?? "off").toLowerCase();
+  if (syncLogging !== "off" && syncLogging !== "trace" && syncLogging !== "verbose") {
+    throw new ConfigError("SYNC_LOGGING", "must be off, trace or verbose");
+  }
+
+  const session = {
+    absoluteTtlMs: duration("SESSION_ABSOLUTE_TTL", 7 * UNITS.d),
+    idleTtlMs: duration("SESSION_IDLE_TTL", 24 * UNITS.h),
+    touchIntervalMs: duration("SESSION_TOUCH_INTERVAL", 5 * UNITS.m),
+  };
+  if (session.idleTtlMs > session.absoluteTtlMs) {
+    throw new ConfigError("SESSION_IDLE_TTL", "must not be longer than SESSION_ABSOLUTE_TTL");
+  }
+  if (session.touchIntervalMs >= session.idleTtlMs) {
+    throw new ConfigError("SESSION_TOUCH_INTERVAL", "must be shorter than SESSION_IDLE_TTL");
+  }
+
+  const port = get("PORT");
+  return {
+    port: port === undefined ? 8000 : parseInteger("PORT", port, 0, 65535),
+    host: get("HOST") ?? "127.0.0.1",
+    mongodbUrl,
+    dbName,
+    dataDir: get("DATA_DIR") ?? ".data",
+    embeddedTtlMonitorIntervalMs: duration("EMBEDDED_TTL_MONITOR_INTERVAL", 60_000),
+    session,
+    requesting: {
+      timeoutMs: duration("REQUESTING_TIMEOUT", 10_000),
+      saveResponses: bool("REQUESTING_SAVE_RESPONSES", false),
+      savedTtlMs: duration("REQUESTING_SAVED_TTL", UNITS.d),
+    },
+    http: {
+      cookieSecure: bool("SESSION_COOKIE_SECURE", true),
+      appOrigins: parseOrigins("APP_ORIGIN", get("APP_ORIGIN") ?? ""),
+      trustProxy: bool("TRUST_PROXY", false),
+    },
+    login: {
+      maxFailures: (() => {
+        const v = get("LOGIN_MAX_FAILURES");
+        return v === undefined ? 10 : parseInteger("LOGIN_MAX_FAILURES", v, 1, 1_000_000);
+      })(),
+      windowMs: duration("LOGIN_WINDOW", 10 * UNITS.m),
+    },
+    syncLogging,
+  };
+}
