@@ -1,0 +1,19 @@
+/**
+ * `deno task bench`: every benchmark of the project, printed as tables. Ratios compare each
+ * figure with a baseline measured in the same run (the small collection), never with numbers
+ * from another machine. Sizes: BENCH_SMALL (default 1000), BENCH_LARGE (default 1000000),
+ * BENCH_OPS (timed operations per row, default 5000).
+ */
+import { benchEmbedded } from "./embedded.bench.ts";
+import { type BenchRow, envInt, printTable } from "./stats.ts";
+
+const small = envInt("BENCH_SMALL", 1000);
+const large = envInt("BENCH_LARGE", 1_000_000);
+const ops = envInt("BENCH_OPS", 5000);
+
+const embeddedRows: BenchRow[] = [];
+const notes: string[] = [];
+console.log(`embedded server: ${small} and ${large} documents, ${ops} operations a row ...`);
+await benchEmbedded([small, large], ops, (r) => embeddedRows.push(r), (n) => notes.push(n));
+printTable("Embedded MongoDB-compatible server, through the mongodb driver", embeddedRows, small);
+for (const n of notes) console.log(n);
