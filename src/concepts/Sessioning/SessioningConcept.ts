@@ -1,0 +1,457 @@
+/**
+ * The Sessioning concept: a user's logged-in state, kept server-side in `Sessioning.sessions` and
+ * found again from an opaque token `<id>.<secret>` on every request; ended by logout, by expiry
+ * (absolute and idle) or by force. The spec is design/concepts/Sessioning.md.
+ */
+import type { Collection, Db } from "mongodb";
+import type { Empty, ID } from "../../utils/types.ts";
+import { isPublicId, newToken, parseToken, secretMatches } from "./token.ts";
+
+export { isPublicId } from "./token.ts";
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+/** Longest accepted user id. */
+const MAX_USER = 128;
+/** Longest stored user agent; longer ones are cut. */
+const MAX_USER_AGENT = 256;
+/** Longest accepted ip. */
+const MAX_IP = 64;
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/g;
+const PRINTABLE = /^[\x21-\x7e]+$/;
+
+export interface SessioningOptions {
+  /** The clock; tests inject one. Returns a Date or epoch milliseconds. */
+  now?: () => Date | number;
+  /** A session's whole lifetime from `create`; default 7 days. */
+  absoluteTtlMs?: number;
+  /** How long a session lives without a touch; default 24 hours. */
+  idleTtlMs?: number;
+  /** The shortest time between two writes by `touch`; default 5 minutes. */
+  touchIntervalMs?: number;
+  /** Called with every event; whatever it throws is ignored. */
+  onEvent?: (event: SessionEvent) => void;
+}
+
+/** What happened to a session. Carries the public id, never a token or secret. */
+export type SessionEvent =
+  | {
+    type: "created" | "deleted" | "revoked" | "rotated" | "expired";
+    id: string;
+    user: ID;
+    at: Date;
+  }
+  | { type: "rejected"; id: string; reason: "unknown" | "secret"; at: Date };
+
+/** One stored session. `_id` is the public id; `hash` is hex(SHA-256(secret)). */
+interface SessionDoc {
+  _id: string;
+  user: ID;
+  hash: string;
+  createdAt: Date;
+  lastSeenAt: Date;
+  absoluteExpiresAt: Date;
+  expiresAt: Date;
+  userAgent?: string;
+  ip?: string;
+}
+
+/** A live session as `_getSessions` lists it. */
+export interface SessionInfo {
+  id: string;
+  createdAt: Date;
+  lastSeenAt: Date;
+  expiresAt: Date;
+  userAgent?: string;
+  ip?: string;
+}
+
+type Input = Record<string, unknown>;
+
+function isDict(x: unknown): x is Input {
+  return typeof x === "object" && x !== null && !Array.isArray(x);
+}
+
+function isUser(x: unknown): x is ID {
+  return typeof x === "string" && x.length > 0 && x.length <= MAX_USER;
+}
+
+function checkDuration(name: string, value: number | undefined, fallback: number, min: number) {
+  const v = value ?? fallback;
+  if (!Number.isSafeInteger(v) || v < min) {
+    throw new RangeError(`Cannot create Sessioning: ${name} must be an integer >= ${min}`);
+  }
+  return v;
+}
+
+const NO_SESSION = "no such session";
+const USER_REASON = `user must be a non-empty string of at most ${MAX_USER} characters`;
+
+export default class SessioningConcept {
+  private readonly sessions: Collection<SessionDoc>;
+  private readonly clock: () => Date | number;
+  private readonly absoluteTtlMs: number;
+  private readonly idleTtlMs: number;
+  private readonly touchIntervalMs: number;
+  private readonly onEvent?: (event: SessionEvent) => void;
+  private indexes?: Promise<void>;
+
+  constructor(db: Db, options: SessioningOptions = {}) {
+    this.sessions = db.collection<SessionDoc>("Sessioning.sessions");
+    this.clock = options.now ?? (() => Date.now());
+    this.absoluteTtlMs = checkDuration("absoluteTtlMs", options.absoluteTtlMs, 7 * DAY, 1);
+    this.idleTtlMs = checkDuration("idleTtlMs", options.idleTtlMs, DAY, 1);
+    this.touchIntervalMs = checkDuration(
+      "touchIntervalMs",
+      options.touchIntervalMs,
+      5 * MINUTE,
+      0,
+    );
+    if (this.idleTtlMs > this.absoluteTtlMs) {
+      throw new RangeError("Cannot create Sessioning: idleTtlMs must not exceed absoluteTtlMs");
+    }
+    this.onEvent = options.onEvent;
+  }
+
+  /**
+   * Creates the indexes (`user`, and the TTL index on `expiresAt`) once per instance; every action
+   * and query awaits it. Idempotent on the server; a failure is retried by the next call.
+   */
+  ready(): Promise<void> {
+    this.indexes ??= (async () => {
+      await this.sessions.createIndex({ user: 1 }, { name: "user_1" });
+      await this.sessions.createIndex(
+        { expiresAt: 1 },
+        { name: "expiresAt_ttl", expireAfterSeconds: 0 },
+      );
+    })().catch((e) => {
+      this.indexes = undefined;
+      throw e;
+    });
+    return this.indexes;
+  }
+
+  private now(): Date {
+    const t = this.clock();
+    return t instanceof Date ? new Date(t.getTime()) : new Date(t);
+  }
+
+  private emit(event: SessionEvent): void {
+    if (!this.onEvent) return;
+    try {
+      this.onEvent(event);
+    } catch {
+      // An observer's failure must not change the outcome of an action.
+    }
+  }
+
+  private expiresAfter(now: Date, absoluteExpiresAt: Date): Date {
+    return new Date(Math.min(absoluteExpiresAt.getTime(), now.getTime() + this.idleTtlMs));
+  }
+
+  /**
+   * Finds the live session of a token: one `findOne` by `_id`, then a constant-time comparison of
+   * the secret's hash and the expiry check. Emits `rejected` or `expired` when it fails on a
+   * well-formed token. Returns undefined for every kind of failure.
+   */
+  private async live(token: unknown, now: Date): Promise<SessionDoc | undefined> {
+    const parsed = parseToken(token);
+    if (!parsed) return undefined;
+    await this.ready();
+    const doc = await this.sessions.findOne({ _id: parsed.id });
+    if (!doc) {
+      this.emit({ type: "rejected", id: parsed.id, reason: "unknown", at: now });
+      return undefined;
+    }
+    if (!secretMatches(parsed.secret, doc.hash)) {
+      this.emit({ type: "rejected", id: parsed.id, reason: "secret", at: now });
+      return undefined;
+    }
+    if (!(doc.expiresAt instanceof Date) || doc.expiresAt.getTime() <= now.getTime()) {
+      this.emit({ type: "expired", id: doc._id, user: doc.user, at: now });
+      return undefined;
+    }
+    return doc;
+  }
+
+  /**
+   * create (user: User, userAgent?: String, ip?: String): (session: String)
+   *
+   * requires: `user` is a non-empty string of at most 128 characters; `userAgent`, if given, is a
+   *   string (cut to 256 characters, control characters removed); `ip`, if given, is a string of
+   *   at most 64 printable characters.
+   * effects: stores a new session for `user` (fresh public id and secret; created and last seen
+   *   now; expires at the earlier of now + absolute TTL and now + idle TTL) and returns its token.
+   *   Emits `created`.
+   * errors: `Cannot create session: user must be ...`, `Cannot create session: userAgent must be
+   *   a string`, `Cannot create session: ip must be ...`.
+   */
+  async create(input: { user: ID; userAgent?: string; ip?: string }): Promise<
+    { session: string } | { error: string }
+  > {
+    if (!isDict(input)) return { error: "Cannot create session: expected { user }" };
+    const { user, userAgent, ip } = input;
+    if (!isUser(user)) return { error: `Cannot create session: ${USER_REASON}` };
+    if (userAgent !== undefined && typeof userAgent !== "string") {
+      return { error: "Cannot create session: userAgent must be a string" };
+    }
+    if (
+      ip !== undefined &&
+      (typeof ip !== "string" || ip.length > MAX_IP || (ip !== "" && !PRINTABLE.test(ip)))
+    ) {
+      return {
+        error:
+          `Cannot create session: ip must be a string of at most ${MAX_IP} printable characters`,
+      };
+    }
+    const now = this.now();
+    const absoluteExpiresAt = new Date(now.getTime() + this.absoluteTtlMs);
+    const agent = userAgent?.slice(0, MAX_USER_AGENT * 2).replace(CONTROL, "").slice(
+      0,
+      MAX_USER_AGENT,
+    );
+    await this.ready();
+    for (let attempt = 0;; attempt++) {
+      const { id, token, hash } = newToken();
+      const doc: SessionDoc = {
+        _id: id,
+        user,
+        hash,
+        createdAt: now,
+        lastSeenAt: now,
+        absoluteExpiresAt,
+        expiresAt: this.expiresAfter(now, absoluteExpiresAt),
+      };
+      if (agent) doc.userAgent = agent;
+      if (ip) doc.ip = ip;
+      try {
+        await this.sessions.insertOne(doc);
+      } catch (e) {
+        // A duplicate of a 128-bit random id is next to impossible; retry a couple of times.
+        if ((e as { code?: number }).code === 11000 && attempt < 2) continue;
+        throw e;
+      }
+      this.emit({ type: "created", id, user, at: now });
+      return { session: token };
+    }
+  }
+
+  /**
+   * delete (session: String): ()
+   *
+   * requires: a live session with that token.
+   * effects: removes it. Emits `deleted`.
+   * errors: `Cannot delete session: no such session` (for any unknown, malformed, wrong-secret,
+   *   expired or revoked token).
+   */
+  async delete(input: { session: string }): Promise<Empty | { error: string }> {
+    const fail = { error: `Cannot delete session: ${NO_SESSION}` };
+    if (!isDict(input)) return fail;
+    const now = this.now();
+    const doc = await this.live(input.session, now);
+    if (!doc) return fail;
+    const { deletedCount } = await this.sessions.deleteOne({
+      _id: doc._id,
+      hash: doc.hash,
+      expiresAt: { $gt: now },
+    });
+    if (deletedCount !== 1) return fail;
+    this.emit({ type: "deleted", id: doc._id, user: doc.user, at: now });
+    return {};
+  }
+
+  /**
+   * touch (session: String): (expiresAt: Date)
+   *
+   * requires: a live session with that token.
+   * effects: sliding renewal: if the session was last seen at least the touch interval ago, sets
+   *   lastSeenAt to now and expiresAt to the earlier of its absolute expiry and now + idle TTL, in
+   *   one conditional update (so parallel touches write once); otherwise writes nothing. Returns
+   *   the session's expiresAt after the touch.
+   * errors: `Cannot touch session: no such session`.
+   */
+  async touch(input: { session: string }): Promise<{ expiresAt: Date } | { error: string }> {
+    const fail = { error: `Cannot touch session: ${NO_SESSION}` };
+    if (!isDict(input)) return fail;
+    const now = this.now();
+    const doc = await this.live(input.session, now);
+    if (!doc) return fail;
+    const due = new Date(now.getTime() - this.touchIntervalMs);
+    if (doc.lastSeenAt.getTime() > due.getTime()) return { expiresAt: doc.expiresAt };
+    const expiresAt = this.expiresAfter(now, doc.absoluteExpiresAt);
+    const { matchedCount } = await this.sessions.updateOne(
+      { _id: doc._id, hash: doc.hash, lastSeenAt: { $lte: due }, expiresAt: { $gt: now } },
+      { $set: { lastSeenAt: now, expiresAt } },
+    );
+    if (matchedCount === 1) return { expiresAt };
+    // Another touch got there first, or the session was deleted or rotated meanwhile.
+    const after = await this.sessions.findOne(
+      { _id: doc._id, hash: doc.hash, expiresAt: { $gt: now } },
+      { projection: { expiresAt: 1 } },
+    );
+    return after ? { expiresAt: after.expiresAt } : fail;
+  }
+
+  /**
+   * rotate (session: String): (session: String)
+   *
+   * requires: a live session with that token.
+   * effects: gives the session a fresh secret and returns the new token; the public id, user,
+   *   createdAt and absolute expiry are kept, lastSeenAt becomes now and expiresAt the earlier of
+   *   the absolute expiry and now + idle TTL. The old token stops working at once: the secret is
+   *   swapped by one conditional update on the old hash, so a racing delete or rotate either wins
+   *   (and this returns the error) or loses; nothing is ever re-inserted. Emits `rotated`.
+   * errors: `Cannot rotate session: no such session`.
+   */
+  async rotate(input: { session: string }): Promise<{ session: string } | { error: string }> {
+    const fail = { error: `Cannot rotate session: ${NO_SESSION}` };
+    if (!isDict(input)) return fail;
+    const now = this.now();
+    const doc = await this.live(input.session, now);
+    if (!doc) return fail;
+    const { token, hash } = newToken(doc._id);
+    const { matchedCount } = await this.sessions.updateOne(
+      { _id: doc._id, hash: doc.hash, expiresAt: { $gt: now } },
+      {
+        $set: { hash, lastSeenAt: now, expiresAt: this.expiresAfter(now, doc.absoluteExpiresAt) },
+      },
+    );
+    if (matchedCount !== 1) return fail;
+    this.emit({ type: "rotated", id: doc._id, user: doc.user, at: now });
+    return { session: token };
+  }
+
+  /**
+   * revoke (user: User, id: String): ()
+   *
+   * requires: a live session with public id `id` that belongs to `user`.
+   * effects: removes it. Emits `revoked`.
+   * errors: `Cannot revoke session: user must be ...`; `Cannot revoke session: no such session`
+   *   (also for a malformed id, and for another user's session, whose existence is not revealed).
+   */
+  async revoke(input: { user: ID; id: string }): Promise<Empty | { error: string }> {
+    if (!isDict(input)) return { error: "Cannot revoke session: expected { user, id }" };
+    const { user, id } = input;
+    if (!isUser(user)) return { error: `Cannot revoke session: ${USER_REASON}` };
+    if (!isPublicId(id)) return { error: `Cannot revoke session: ${NO_SESSION}` };
+    const now = this.now();
+    await this.ready();
+    const { deletedCount } = await this.sessions.deleteOne({
+      _id: id,
+      user,
+      expiresAt: { $gt: now },
+    });
+    if (deletedCount !== 1) return { error: `Cannot revoke session: ${NO_SESSION}` };
+    this.emit({ type: "revoked", id, user, at: now });
+    return {};
+  }
+
+  /**
+   * deleteAllForUser (user: User): (count: Number)
+   *
+   * requires: `user` is a non-empty string of at most 128 characters.
+   * effects: removes every live session of `user` and returns how many. Emits `revoked` for each.
+   * errors: `Cannot delete sessions: user must be ...`.
+   */
+  async deleteAllForUser(input: { user: ID }): Promise<{ count: number } | { error: string }> {
+    if (!isDict(input)) return { error: "Cannot delete sessions: expected { user }" };
+    const { user } = input;
+    if (!isUser(user)) return { error: `Cannot delete sessions: ${USER_REASON}` };
+    const now = this.now();
+    await this.ready();
+    return { count: await this.endSessions(user, undefined, now) };
+  }
+
+  /**
+   * deleteOthers (session: String): (count: Number)
+   *
+   * requires: a live session with that token.
+   * effects: removes every other live session of the same user and returns how many; this one is
+   *   kept. Emits `revoked` for each removed.
+   * errors: `Cannot delete other sessions: no such session`.
+   */
+  async deleteOthers(input: { session: string }): Promise<{ count: number } | { error: string }> {
+    const fail = { error: `Cannot delete other sessions: ${NO_SESSION}` };
+    if (!isDict(input)) return fail;
+    const now = this.now();
+    const doc = await this.live(input.session, now);
+    if (!doc) return fail;
+    return { count: await this.endSessions(doc.user, doc._id, now) };
+  }
+
+  /** Removes the live sessions of `user` (but `keep`), emitting `revoked` for each. */
+  private async endSessions(user: ID, keep: string | undefined, now: Date): Promise<number> {
+    const filter = keep === undefined
+      ? { user, expiresAt: { $gt: now } }
+      : { user, _id: { $ne: keep }, expiresAt: { $gt: now } };
+    const ids = (await this.sessions.find(filter, { projection: { _id: 1 } }).toArray())
+      .map((d) => d._id);
+    if (ids.length === 0) return 0;
+    const { deletedCount } = await this.sessions.deleteMany({ _id: { $in: ids }, user });
+    for (const id of ids) this.emit({ type: "revoked", id, user, at: now });
+    return deletedCount;
+  }
+
+  /**
+   * _getUser (session: String): (user: User)
+   *
+   * The user of a live session: one `findOne` by `_id` and one hash. `[{ error }]` with one
+   * message for unknown, malformed, wrong-secret, expired and revoked tokens.
+   */
+  async _getUser(input: { session: string }): Promise<Array<{ user: ID } | { error: string }>> {
+    const doc = isDict(input) ? await this.live(input.session, this.now()) : undefined;
+    return doc ? [{ user: doc.user }] : [{ error: "Cannot get user: invalid or expired session" }];
+  }
+
+  /**
+   * _getSession (session: String): (id, user, createdAt, lastSeenAt, expiresAt)
+   *
+   * The public facts of a live session; `[{ error }]` as for `_getUser`.
+   */
+  async _getSession(input: { session: string }): Promise<
+    Array<
+      { id: string; user: ID; createdAt: Date; lastSeenAt: Date; expiresAt: Date } | {
+        error: string;
+      }
+    >
+  > {
+    const doc = isDict(input) ? await this.live(input.session, this.now()) : undefined;
+    if (!doc) return [{ error: "Cannot get session: invalid or expired session" }];
+    const { _id: id, user, createdAt, lastSeenAt, expiresAt } = doc;
+    return [{ id, user, createdAt, lastSeenAt, expiresAt }];
+  }
+
+  /**
+   * _getSessions (user: User): (id, createdAt, lastSeenAt, expiresAt, userAgent?, ip?)
+   *
+   * The user's live sessions, newest first (ties by id); never a secret or hash. `[]` when there
+   * are none; `[{ error }]` for a malformed user.
+   */
+  async _getSessions(input: { user: ID }): Promise<Array<SessionInfo | { error: string }>> {
+    if (!isDict(input) || !isUser(input.user)) {
+      return [{ error: `Cannot get sessions: ${USER_REASON}` }];
+    }
+    const now = this.now();
+    await this.ready();
+    const docs = await this.sessions
+      .find({ user: input.user, expiresAt: { $gt: now } }, {
+        projection: { hash: 0, user: 0, absoluteExpiresAt: 0 },
+      })
+      .sort({ createdAt: -1, _id: 1 })
+      .toArray();
+    return docs.map((d) => {
+      const info: SessionInfo = {
+        id: d._id,
+        createdAt: d.createdAt,
+        lastSeenAt: d.lastSeenAt,
+        expiresAt: d.expiresAt,
+      };
+      if (d.userAgent !== undefined) info.userAgent = d.userAgent;
+      if (d.ip !== undefined) info.ip = d.ip;
+      return info;
+    });
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * Session tokens: `<id>.<secret>`, both from the CSPRNG and base64url encoded, the id 128 bits
+ * (22 characters) and the secret 256 bits (43 characters). Only the SHA-256 of the secret is
+ * stored, as 64 lowercase hex characters, and it is compared in constant time.
+ */
+import { Buffer } from "node:buffer";
+import { createHash, timingSafeEqual } from "node:crypto";
+
+export const ID_LENGTH = 22;
+export const SECRET_LENGTH = 43;
+
+const TOKEN = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/;
+const PUBLIC_ID = /^[A-Za-z0-9_-]{22}$/;
+const HASH = /^[0-9a-f]{64}$/;
+
+/** `bytes` random bytes from the CSPRNG, base64url without padding. */
+function randomBase64Url(bytes: number): string {
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(bytes))).toString("base64url");
+}
+
+/** A new token and what is stored of it; `id` is kept when given (rotation). */
+export function newToken(id = randomBase64Url(16)): { id: string; token: string; hash: string } {
+  const secret = randomBase64Url(32);
+  return { id, token: `${id}.${secret}`, hash: hashSecret(secret) };
+}
+
+/** The id and secret of a well-formed token; undefined for anything else (never throws). */
+export function parseToken(token: unknown): { id: string; secret: string } | undefined {
+  if (typeof token !== "string" || token.length !== ID_LENGTH + 1 + SECRET_LENGTH) return undefined;
+  const m = TOKEN.exec(token);
+  return m ? { id: m[1], secret: m[2] } : undefined;
+}
+
+/** Whether `id` has the shape of a public session id. */
+export function isPublicId(id: unknown): id is string {
+  return typeof id === "string" && id.length === ID_LENGTH && PUBLIC_ID.test(id);
+}
+
+/** hex(SHA-256(secret)). */
+export function hashSecret(secret: string): string {
+  return createHash("sha256").update(secret).digest("hex");
+}
+
+/** Whether `secret` hashes to `storedHash`, compared in constant time. */
+export function secretMatches(secret: string, storedHash: unknown): boolean {
+  if (typeof storedHash !== "string" || !HASH.test(storedHash)) return false;
+  const expected = Buffer.from(storedHash, "hex");
+  const actual = createHash("sha256").update(secret).digest();
+  return timingSafeEqual(actual, expected);
+}
