@@ -32,7 +32,7 @@ function benchUser(i: number): string {
 
 /** Inserts sessions [from, to) as raw documents, 10k a batch. */
 async function load(db: Db, from: number, to: number, now: number): Promise<void> {
-  const coll = db.collection("Sessioning.sessions");
+  const coll = db.collection<{ _id: string }>("Sessioning.sessions");
   for (let start = from; start < to; start += 10_000) {
     const batch = [];
     for (let i = start; i < Math.min(to, start + 10_000); i++) {
