@@ -396,12 +396,12 @@ Deno.test("rotate() gives a new token, kills the old one, keeps createdAt and th
       lastSeenAt: at(23 * HOUR),
       expiresAt: at(47 * HOUR),
     }]);
-    assert.deepEqual(events.at(-1), {
+    assert.deepEqual(events.filter((e) => e.type === "rotated"), [{
       type: "rotated",
       id: idOf(old),
       user: alice,
       at: at(23 * HOUR),
-    });
+    }]);
     // The absolute limit (2 days from creation) still holds for the new token.
     clock.t += 23 * HOUR;
     assert.deepEqual(await c.touch({ session }), { expiresAt: at(2 * DAY) });
@@ -433,7 +433,9 @@ Deno.test("revoke() ends a session by public id, only for its owner", () =>
     assert.deepEqual(await c.revoke({ user: alice, id: idOf(a) }), {});
     assert.deepEqual(await c._getUser({ session: a }), [DENIED_USER]);
     assert.deepEqual(await c._getUser({ session: b }), [{ user: bob }]);
-    assert.deepEqual(events.at(-1), { type: "revoked", id: idOf(a), user: alice, at: at(0) });
+    assert.deepEqual(events.filter((e) => e.type === "revoked"), [
+      { type: "revoked", id: idOf(a), user: alice, at: at(0) },
+    ]);
     assert.deepEqual(await c.revoke({ user: alice, id: idOf(a) }), fail);
     assert.deepEqual(await c.revoke({ user: bob, id: b }), fail); // a token is not an id
     clock.t += DAY;
@@ -639,7 +641,7 @@ Deno.test("store: the raw collection holds no token and no secret", () =>
     issued.push(ok(await c.rotate({ session: issued[1] })).session);
     ok(await c.delete({ session: issued[2] }));
     const docs = await db.collection("Sessioning.sessions").find().toArray();
-    assert.equal(docs.length, 5);
+    assert.equal(docs.length, 4);
     const raw = JSON.stringify(docs);
     const logged = JSON.stringify(events);
     for (const token of issued) {
