@@ -1,0 +1,313 @@
+/**
+ * The PasswordAuthentication concept: users proved by a username and a password. Usernames are
+ * normalised and unique; passwords are kept only as Argon2id hashes in
+ * `PasswordAuthentication.users`, upgraded on login when the hashing parameters change. The spec
+ * is design/concepts/PasswordAuthentication.md.
+ */
+import type { Collection, Db } from "mongodb";
+import { freshID, randomToken } from "../../utils/database.ts";
+import type { Empty, ID } from "../../utils/types.ts";
+import {
+  normalizePassword,
+  normalizeUsername,
+  PASSWORD_MAX,
+  PASSWORD_MIN,
+  passwordMeetsPolicy,
+  USERNAME_MAX,
+  USERNAME_MIN,
+} from "./credentials.ts";
+import {
+  argon2Hasher,
+  type Argon2Params,
+  checkParams,
+  needsRehash,
+  OWASP_ARGON2ID,
+  type PasswordHasher,
+} from "./hashing.ts";
+
+export { normalizeUsername } from "./credentials.ts";
+export { type Argon2Params, OWASP_ARGON2ID, type PasswordHasher } from "./hashing.ts";
+
+/** Longest accepted user id. */
+const MAX_USER = 128;
+
+const USERNAME_RULE =
+  `username must be ${USERNAME_MIN}-${USERNAME_MAX} letters, digits, marks or . _ - @, ` +
+  "starting with a letter or digit";
+const PASSWORD_RULE = `password must be ${PASSWORD_MIN}-${PASSWORD_MAX} characters`;
+const USER_RULE = `user must be a non-empty string of at most ${MAX_USER} characters`;
+
+/**
+ * Every error text the concept returns, stable so that syncs can map them to HTTP statuses
+ * (e.g. `REGISTER_TAKEN` to 409, `AUTHENTICATE_INVALID` to 401).
+ */
+export const Errors = Object.freeze({
+  REGISTER_MALFORMED: "Cannot register: expected { username, password } strings",
+  REGISTER_INVALID_USERNAME: `Cannot register: ${USERNAME_RULE}`,
+  REGISTER_INVALID_PASSWORD: `Cannot register: ${PASSWORD_RULE}`,
+  REGISTER_TAKEN: "Cannot register: username taken",
+  AUTHENTICATE_MALFORMED: "Cannot authenticate: expected { username, password } strings",
+  AUTHENTICATE_INVALID: "Cannot authenticate: invalid username or password",
+  CHANGE_MALFORMED:
+    "Cannot change password: expected { user, currentPassword, newPassword } strings",
+  CHANGE_INVALID_USER: `Cannot change password: ${USER_RULE}`,
+  CHANGE_INVALID_NEW_PASSWORD: `Cannot change password: new ${PASSWORD_RULE}`,
+  CHANGE_WRONG_PASSWORD: "Cannot change password: incorrect current password",
+  CHANGE_NO_USER: "Cannot change password: no such user",
+  GET_USERNAME_INVALID: `Cannot get username: ${USER_RULE}`,
+  GET_USER_INVALID: `Cannot get user by username: ${USERNAME_RULE}`,
+});
+
+export interface PasswordAuthenticationOptions {
+  /** The clock; tests inject one. Returns a Date or epoch milliseconds. */
+  now?: () => Date | number;
+  /** Argon2id parameters for new hashes; default OWASP's (19456 KiB, 2 iterations, 1 lane). */
+  argon2?: Argon2Params;
+  /** Makes and checks hashes; default Argon2id through `@node-rs/argon2`. Tests inject one. */
+  hasher?: PasswordHasher;
+}
+
+/** One stored user. `_id` is the user id; `hash` is an Argon2id PHC string. */
+interface UserDoc {
+  _id: ID;
+  username: string;
+  hash: string;
+  createdAt: Date;
+  passwordChangedAt: Date;
+}
+
+type Input = Record<string, unknown>;
+
+function isDict(x: unknown): x is Input {
+  return typeof x === "object" && x !== null && !Array.isArray(x);
+}
+
+function isUser(x: unknown): x is ID {
+  return typeof x === "string" && x.length > 0 && x.length <= MAX_USER;
+}
+
+function isDuplicateKey(e: unknown): boolean {
+  return (e as { code?: unknown })?.code === 11000;
+}
+
+export default class PasswordAuthenticationConcept {
+  private readonly users: Collection<UserDoc>;
+  private readonly clock: () => Date | number;
+  private readonly params: Argon2Params;
+  private readonly hasher: PasswordHasher;
+  private indexes?: Promise<void>;
+  private dummy?: Promise<string>;
+
+  constructor(db: Db, options: PasswordAuthenticationOptions = {}) {
+    this.users = db.collection<UserDoc>("PasswordAuthentication.users");
+    this.clock = options.now ?? (() => Date.now());
+    this.params = checkParams(options.argon2 ?? OWASP_ARGON2ID);
+    this.hasher = options.hasher ?? argon2Hasher;
+  }
+
+  /**
+   * Creates the unique index on `username` once per instance; every action and query awaits it.
+   * Idempotent on the server; a failure is retried by the next call.
+   */
+  ready(): Promise<void> {
+    this.indexes ??= (async () => {
+      await this.users.createIndex({ username: 1 }, { name: "username_unique", unique: true });
+    })().catch((e) => {
+      this.indexes = undefined;
+      throw e;
+    });
+    return this.indexes;
+  }
+
+  private now(): Date {
+    const t = this.clock();
+    return t instanceof Date ? new Date(t.getTime()) : new Date(t);
+  }
+
+  /**
+   * A hash of a random password made once per instance with the current parameters. An unknown
+   * username is checked against it, so that it costs what a wrong password costs.
+   */
+  private dummyHash(): Promise<string> {
+    this.dummy ??= this.hasher.hash(randomToken(24), this.params).catch((e) => {
+      this.dummy = undefined;
+      throw e;
+    });
+    return this.dummy;
+  }
+
+  /**
+   * register (username: String, password: String): (user: User)
+   *
+   * requires: `username` normalises (NFKC, lower case, NFKC) to 3-64 letters, marks, digits or
+   *   `.` `_` `-` `@`, starting with a letter or digit; no user has that normalised username;
+   *   `password` is 8-256 characters (code points, after NFKC).
+   * effects: creates a user with a fresh id, the normalised username and an Argon2id hash of the
+   *   password (current parameters); returns the id. Of concurrent registrations of one username
+   *   exactly one succeeds (a unique index decides).
+   * errors: `Errors.REGISTER_MALFORMED` (not strings), `Errors.REGISTER_INVALID_USERNAME`,
+   *   `Errors.REGISTER_INVALID_PASSWORD`, `Errors.REGISTER_TAKEN` ("Cannot register: username
+   *   taken").
+   */
+  async register(
+    input: { username: string; password: string },
+  ): Promise<{ user: ID } | { error: string }> {
+    if (
+      !isDict(input) || typeof input.username !== "string" || typeof input.password !== "string"
+    ) {
+      return { error: Errors.REGISTER_MALFORMED };
+    }
+    const username = normalizeUsername(input.username);
+    if (username === undefined) return { error: Errors.REGISTER_INVALID_USERNAME };
+    const password = normalizePassword(input.password);
+    if (password === undefined || !passwordMeetsPolicy(password)) {
+      return { error: Errors.REGISTER_INVALID_PASSWORD };
+    }
+    await this.ready();
+    // Saves a costly hash when the name is plainly taken; the unique index is what decides.
+    if (await this.users.findOne({ username }, { projection: { _id: 1 } })) {
+      return { error: Errors.REGISTER_TAKEN };
+    }
+    const hash = await this.hasher.hash(password, this.params);
+    const now = this.now();
+    for (let attempt = 0;; attempt++) {
+      const user = freshID();
+      try {
+        await this.users.insertOne({
+          _id: user,
+          username,
+          hash,
+          createdAt: now,
+          passwordChangedAt: now,
+        });
+        return { user };
+      } catch (e) {
+        if (!isDuplicateKey(e)) throw e;
+        // The name was taken meanwhile, or (next to impossible) the random id collided.
+        if (await this.users.findOne({ username }, { projection: { _id: 1 } })) {
+          return { error: Errors.REGISTER_TAKEN };
+        }
+        if (attempt >= 2) throw e;
+      }
+    }
+  }
+
+  /**
+   * authenticate (username: String, password: String): (user: User)
+   *
+   * requires: a user with that (normalised) username whose password is `password`.
+   * effects: returns the user. When the stored hash was made with other parameters than the
+   *   current ones, replaces it with a hash made with the current ones (only if it has not changed
+   *   meanwhile). An unknown username is checked against a dummy hash, so it costs what a wrong
+   *   password costs, and gets the same error. A username or password that cannot be valid (bad
+   *   shape, too long) is refused with that error at once, without a query or a hash.
+   * errors: `Errors.AUTHENTICATE_MALFORMED` (not strings); `Errors.AUTHENTICATE_INVALID`
+   *   ("Cannot authenticate: invalid username or password") for every other failure.
+   */
+  async authenticate(
+    input: { username: string; password: string },
+  ): Promise<{ user: ID } | { error: string }> {
+    if (
+      !isDict(input) || typeof input.username !== "string" || typeof input.password !== "string"
+    ) {
+      return { error: Errors.AUTHENTICATE_MALFORMED };
+    }
+    const invalid = { error: Errors.AUTHENTICATE_INVALID };
+    const username = normalizeUsername(input.username);
+    const password = normalizePassword(input.password);
+    // No length minimum here: a policy raised later must not lock out older passwords.
+    if (username === undefined || password === undefined || password === "") return invalid;
+    await this.ready();
+    const doc = await this.users.findOne({ username }, { projection: { _id: 1, hash: 1 } });
+    if (!doc) {
+      await this.hasher.verify(await this.dummyHash(), password);
+      return invalid;
+    }
+    if (!(await this.hasher.verify(doc.hash, password))) return invalid;
+    if (needsRehash(doc.hash, this.params)) {
+      const hash = await this.hasher.hash(password, this.params);
+      // Conditional on the old hash: a password changed meanwhile is never overwritten.
+      await this.users.updateOne({ _id: doc._id, hash: doc.hash }, { $set: { hash } });
+    }
+    return { user: doc._id };
+  }
+
+  /**
+   * changePassword (user: User, currentPassword: String, newPassword: String): ()
+   *
+   * requires: `user` exists and `currentPassword` is its password; `newPassword` is 8-256
+   *   characters (code points, after NFKC).
+   * effects: replaces the user's hash with an Argon2id hash of `newPassword` (current parameters)
+   *   and sets `passwordChangedAt` to now. The update is conditional on the hash that was
+   *   verified, so of two concurrent changes from one current password exactly one wins.
+   * errors: `Errors.CHANGE_MALFORMED` (not strings), `Errors.CHANGE_INVALID_USER`,
+   *   `Errors.CHANGE_INVALID_NEW_PASSWORD`, `Errors.CHANGE_NO_USER`,
+   *   `Errors.CHANGE_WRONG_PASSWORD` ("Cannot change password: incorrect current password").
+   */
+  async changePassword(
+    input: { user: ID; currentPassword: string; newPassword: string },
+  ): Promise<Empty | { error: string }> {
+    if (
+      !isDict(input) || typeof input.currentPassword !== "string" ||
+      typeof input.newPassword !== "string"
+    ) {
+      return { error: Errors.CHANGE_MALFORMED };
+    }
+    const { user } = input;
+    if (!isUser(user)) return { error: Errors.CHANGE_INVALID_USER };
+    const newPassword = normalizePassword(input.newPassword);
+    if (newPassword === undefined || !passwordMeetsPolicy(newPassword)) {
+      return { error: Errors.CHANGE_INVALID_NEW_PASSWORD };
+    }
+    const current = normalizePassword(input.currentPassword);
+    if (current === undefined || current === "") return { error: Errors.CHANGE_WRONG_PASSWORD };
+    await this.ready();
+    for (let attempt = 0;; attempt++) {
+      const doc = await this.users.findOne({ _id: user }, { projection: { hash: 1 } });
+      if (!doc) return { error: Errors.CHANGE_NO_USER };
+      if (!(await this.hasher.verify(doc.hash, current))) {
+        return { error: Errors.CHANGE_WRONG_PASSWORD };
+      }
+      const hash = await this.hasher.hash(newPassword, this.params);
+      const { matchedCount } = await this.users.updateOne(
+        { _id: user, hash: doc.hash },
+        { $set: { hash, passwordChangedAt: this.now() } },
+      );
+      if (matchedCount === 1) return {};
+      // The hash changed meanwhile: another change (then the current password is now wrong) or a
+      // rehash on login (then it still verifies). Look again, a bounded number of times.
+      if (attempt >= 2) return { error: Errors.CHANGE_WRONG_PASSWORD };
+    }
+  }
+
+  /**
+   * _getUsername (user: User): (username: String)
+   *
+   * The user's normalised username: `[{ username }]`, or `[]` for an unknown user;
+   * `[{ error }]` for a malformed user id.
+   */
+  async _getUsername(
+    input: { user: ID },
+  ): Promise<Array<{ username: string } | { error: string }>> {
+    if (!isDict(input) || !isUser(input.user)) return [{ error: Errors.GET_USERNAME_INVALID }];
+    await this.ready();
+    const doc = await this.users.findOne({ _id: input.user }, { projection: { username: 1 } });
+    return doc ? [{ username: doc.username }] : [];
+  }
+
+  /**
+   * _getUserByUsername (username: String): (user: User)
+   *
+   * The user with that username (normalised first, so "Alice" finds "alice"): `[{ user }]`, or
+   * `[]` when there is none; `[{ error }]` for a value that is not a valid username.
+   */
+  async _getUserByUsername(
+    input: { username: string },
+  ): Promise<Array<{ user: ID } | { error: string }>> {
+    const username = isDict(input) ? normalizeUsername(input.username) : undefined;
+    if (username === undefined) return [{ error: Errors.GET_USER_INVALID }];
+    await this.ready();
+    const doc = await this.users.findOne({ username }, { projection: { _id: 1 } });
+    return doc ? [{ user: doc._id }] : [];
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * The RateLimiting concept: counts attempts per key in fixed time windows kept in MongoDB
+ * (`RateLimiting.windows`, so every app node sees the same counts) and refuses attempts beyond a
+ * limit until the window ends. Old windows are removed by a TTL index. The spec is
+ * design/concepts/RateLimiting.md.
+ */
+import type { Collection, Db } from "mongodb";
+import type { Empty } from "../../utils/types.ts";
+
+const MINUTE = 60_000;
+/** Longest accepted key (UTF-16 code units). */
+const MAX_KEY = 256;
+
+const KEY_RULE = `key must be a string of 1-${MAX_KEY} characters`;
+
+/** Every error text the concept returns, stable so that syncs can map them to HTTP statuses. */
+export const Errors = Object.freeze({
+  HIT_LIMITED: "Cannot hit: rate limit exceeded",
+  HIT_INVALID_KEY: `Cannot hit: ${KEY_RULE}`,
+  RESET_INVALID_KEY: `Cannot reset: ${KEY_RULE}`,
+  IS_LIMITED_INVALID_KEY: `Cannot check rate limit: ${KEY_RULE}`,
+});
+
+export interface RateLimitingOptions {
+  /** Attempts allowed per key in one window; default 10. */
+  limit?: number;
+  /** The window's length; default 10 minutes. */
+  windowMs?: number;
+  /** The clock; tests inject one. Returns a Date or epoch milliseconds. */
+  now?: () => Date | number;
+}
+
+/**
+ * One key's count in one window. `_id` is `<windowMs>:<start>:<key>`, so an upsert on it is
+ * atomic and instances with different window lengths never share a document.
+ */
+interface WindowDoc {
+  _id: string;
+  key: string;
+  start: Date;
+  count: number;
+  /** The window's end; the TTL index removes the document after it. */
+  expiresAt: Date;
+}
+
+function isDict(x: unknown): x is Record<string, unknown> {
+  return typeof x === "object" && x !== null && !Array.isArray(x);
+}
+
+function isKey(x: unknown): x is string {
+  return typeof x === "string" && x.length > 0 && x.length <= MAX_KEY;
+}
+
+function isDuplicateKey(e: unknown): boolean {
+  return (e as { code?: unknown })?.code === 11000;
+}
+
+function checkPositive(name: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback;
+  if (!Number.isSafeInteger(v) || v < 1) {
+    throw new RangeError(`Cannot create RateLimiting: ${name} must be a positive integer`);
+  }
+  return v;
+}
+
+export default class RateLimitingConcept {
+  private readonly windows: Collection<WindowDoc>;
+  private readonly limit: number;
+  private readonly windowMs: number;
+  private readonly clock: () => Date | number;
+  private indexes?: Promise<void>;
+
+  constructor(db: Db, options: RateLimitingOptions = {}) {
+    this.windows = db.collection<WindowDoc>("RateLimiting.windows");
+    this.limit = checkPositive("limit", options.limit, 10);
+    this.windowMs = checkPositive("windowMs", options.windowMs, 10 * MINUTE);
+    this.clock = options.now ?? (() => Date.now());
+  }
+
+  /**
+   * Creates the indexes (`key`, for `reset`, and the TTL index on `expiresAt`) once per instance;
+   * every action and query awaits it. Idempotent on the server; a failure is retried next call.
+   */
+  ready(): Promise<void> {
+    this.indexes ??= (async () => {
+      await this.windows.createIndex({ key: 1 }, { name: "key_1" });
+      await this.windows.createIndex(
+        { expiresAt: 1 },
+        { name: "expiresAt_ttl", expireAfterSeconds: 0 },
+      );
+    })().catch((e) => {
+      this.indexes = undefined;
+      throw e;
+    });
+    return this.indexes;
+  }
+
+  /** The current time in ms and the window it falls in. */
+  private window(key: string): { now: number; id: string; start: number; end: number } {
+    const t = this.clock();
+    const now = t instanceof Date ? t.getTime() : t;
+    const start = Math.floor(now / this.windowMs) * this.windowMs;
+    return { now, id: `${this.windowMs}:${start}:${key}`, start, end: start + this.windowMs };
+  }
+
+  /**
+   * hit (key: String): (remaining: Number)
+   *
+   * requires: `key` is a string of 1-256 characters; fewer than `limit` attempts were recorded
+   *   for it in the current window.
+   * effects: records one attempt for `key` in the current window (one atomic upsert with `$inc`,
+   *   so parallel hits are each counted once) and returns how many more are allowed in it. When
+   *   the attempt is over the limit, it is still counted and the error is returned with
+   *   `retryAfterMs`, the time until the window ends.
+   * errors: `Errors.HIT_INVALID_KEY`; `Errors.HIT_LIMITED` ("Cannot hit: rate limit exceeded"),
+   *   returned as `{ error, retryAfterMs }`.
+   */
+  async hit(
+    input: { key: string },
+  ): Promise<{ remaining: number } | { error: string; retryAfterMs?: number }> {
+    if (!isDict(input) || !isKey(input.key)) return { error: Errors.HIT_INVALID_KEY };
+    const { key } = input;
+    const { now, id, start, end } = this.window(key);
+    await this.ready();
+    const upsert = () =>
+      this.windows.findOneAndUpdate(
+        { _id: id },
+        {
+          $inc: { count: 1 },
+          $setOnInsert: { key, start: new Date(start), expiresAt: new Date(end) },
+        },
+        { upsert: true, returnDocument: "after", includeResultMetadata: false },
+      );
+    let doc: WindowDoc | null;
+    try {
+      doc = await upsert();
+    } catch (e) {
+      // Two upserts of a new document can race to insert it: the loser retries once, and then
+      // finds the document and increments it.
+      if (!isDuplicateKey(e)) throw e;
+      doc = await upsert();
+    }
+    if (!doc || typeof doc.count !== "number") {
+      throw new Error("Cannot hit: the upsert returned no window");
+    }
+    if (doc.count > this.limit) return { error: Errors.HIT_LIMITED, retryAfterMs: end - now };
+    return { remaining: this.limit - doc.count };
+  }
+
+  /**
+   * reset (key: String): ()
+   *
+   * requires: `key` is a string of 1-256 characters.
+   * effects: forgets every attempt recorded for `key`, in every window (e.g. after a successful
+   *   login, for the username's key).
+   * errors: `Errors.RESET_INVALID_KEY`.
+   */
+  async reset(input: { key: string }): Promise<Empty | { error: string }> {
+    if (!isDict(input) || !isKey(input.key)) return { error: Errors.RESET_INVALID_KEY };
+    await this.ready();
+    await this.windows.deleteMany({ key: input.key });
+    return {};
+  }
+
+  /**
+   * _isLimited (key: String): (limited: Boolean, retryAfterMs: Number)
+   *
+   * Whether the next hit on `key` would be refused, without counting one: `[{ limited: true,
+   * retryAfterMs }]` (time until the window ends) or `[{ limited: false, retryAfterMs: 0 }]`;
+   * `[{ error }]` for a malformed key.
+   */
+  async _isLimited(
+    input: { key: string },
+  ): Promise<Array<{ limited: boolean; retryAfterMs: number } | { error: string }>> {
+    if (!isDict(input) || !isKey(input.key)) return [{ error: Errors.IS_LIMITED_INVALID_KEY }];
+    const { now, id, end } = this.window(input.key);
+    await this.ready();
+    const doc = await this.windows.findOne({ _id: id }, { projection: { count: 1 } });
+    const limited = doc !== null && doc.count >= this.limit;
+    return [{ limited, retryAfterMs: limited ? end - now : 0 }];
+  }
+}
