@@ -1,0 +1,141 @@
+/**
+ * The Requesting adapter: turns `POST /api/<path>` (and the GET routes of the table) into
+ * `Requesting.request`, waits for the response the syncs gave, and turns it into an HTTP answer.
+ *
+ * Inputs of the request: the JSON body's fields, then, set by the boundary and never taken from
+ * the body:
+ * - `path`: the URL path without `/api` (`/auth/login`); a body `path` is dropped;
+ * - `session`: the token of the bearer header or cookie, when one carries it (it replaces a body
+ *   `session`; without one, a string body `session` is passed on as the client sent it);
+ * - `ip` and `userAgent`: see client.ts (body fields of those names are dropped);
+ * - `transport: "bearer"` when the request has a bearer header; a body `transport` is passed on
+ *   only when it is `"bearer"` (how a client asks for bearer transport at login).
+ *
+ * The answer, from the response's fields (Requesting conventions, design/syncs.md):
+ * - status: the response's `status` when it is a usable code (2xx with a body, or 4xx/5xx);
+ *   otherwise 400 when it has an `error`, 200 when not. An `error` with a 2xx status gets 400.
+ * - `session` (a token): cookie clients get it as Set-Cookie and not in the JSON; bearer clients
+ *   (bearer header, or body `transport: "bearer"`) get it in the JSON and no cookie.
+ * - `clearSession: true`: cookie clients get a Set-Cookie that clears the cookie.
+ * - `status` and `clearSession` are never sent in the JSON.
+ */
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { clientIp, userAgent } from "./client.ts";
+import {
+  clearSessionCookie,
+  hasBearerHeader,
+  headerCredentials,
+  publicId,
+  setSessionCookie,
+} from "./credentials.ts";
+import { HttpError } from "./errors.ts";
+import type { AppEnv, HttpConfig, RequestingPort } from "./types.ts";
+
+/** Body fields the boundary sets itself; the client's values are dropped. */
+const RESERVED = new Set(["path", "session", "ip", "userAgent", "transport"]);
+/** The longest token-ish body `session` passed on. */
+const MAX_BODY_SESSION = 512;
+/** The shape of a path passed to Requesting; anything else is answered 404 here. */
+const PATH_SHAPE = /^\/[A-Za-z0-9_.~\-/]{1,256}$/;
+
+/** The Requesting path of an `/api/...` URL path, or undefined when it cannot be one. */
+export function requestingPath(urlPath: string): string | undefined {
+  if (!urlPath.startsWith("/api/")) return undefined;
+  const path = urlPath.slice("/api".length);
+  return PATH_SHAPE.test(path) ? path : undefined;
+}
+
+/** The inputs of `Requesting.request` for this HTTP request and body. */
+export function requestInputs(
+  c: Context<AppEnv>,
+  config: HttpConfig,
+  path: string,
+  body: Record<string, unknown>,
+): { path: string } & Record<string, unknown> {
+  const inputs: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(body)) {
+    if (!RESERVED.has(key)) inputs[key] = value;
+  }
+  const fromHeaders = headerCredentials(c, config);
+  if (fromHeaders) {
+    inputs.session = fromHeaders.token;
+  } else if (
+    typeof body.session === "string" && body.session !== "" &&
+    body.session.length <= MAX_BODY_SESSION
+  ) {
+    inputs.session = body.session;
+  }
+  const ip = clientIp(c, config);
+  if (ip !== undefined) inputs.ip = ip;
+  const agent = userAgent(c);
+  if (agent !== undefined) inputs.userAgent = agent;
+  if (hasBearerHeader(c) || body.transport === "bearer") inputs.transport = "bearer";
+  return { ...inputs, path };
+}
+
+function usableStatus(value: unknown, isError: boolean): ContentfulStatusCode | undefined {
+  if (typeof value !== "number" || !Number.isInteger(value)) return undefined;
+  const ok = isError
+    ? value >= 400 && value <= 599
+    : (value >= 200 && value <= 299 && value !== 204 && value !== 205) ||
+      (value >= 400 && value <= 599);
+  return ok ? value as ContentfulStatusCode : undefined;
+}
+
+/** Whether a response value is a plain dictionary. */
+function isDict(x: unknown): x is Record<string, unknown> {
+  return typeof x === "object" && x !== null && !Array.isArray(x);
+}
+
+/**
+ * Writes the answer for a Requesting response: status, cookie, JSON body (see the module doc).
+ * `bearerClient`: the client gets tokens in JSON rather than as a cookie.
+ */
+export function answerResponse(
+  c: Context<AppEnv>,
+  config: HttpConfig,
+  response: unknown,
+  bearerClient: boolean,
+): Response {
+  if (!isDict(response)) throw new Error("Cannot answer request: the response is not an object");
+  const { status, clearSession, session, ...rest } = response;
+  const isError = "error" in rest;
+  const code = usableStatus(status, isError) ?? (isError ? 400 : 200);
+  const json: Record<string, unknown> = rest;
+  if (typeof session === "string" && session !== "") {
+    c.set("sessionId", publicId(session) ?? c.get("sessionId"));
+    if (bearerClient) json.session = session;
+    else setSessionCookie(c, config, session);
+  }
+  if (clearSession === true && !bearerClient) clearSessionCookie(c, config);
+  if (typeof json.correlationId === "string" && code >= 500) {
+    // An internal error the engine recorded: log its id, so the answer and the log line match.
+    c.set("correlationId", json.correlationId.slice(0, 100));
+  }
+  return c.json(json, code);
+}
+
+/** Runs a request through Requesting and answers it. */
+export async function handleRequest(
+  c: Context<AppEnv>,
+  config: HttpConfig,
+  Requesting: RequestingPort,
+  body: Record<string, unknown>,
+): Promise<Response> {
+  const path = requestingPath(c.req.path);
+  if (path === undefined) throw new HttpError(404, "Cannot find route: no such path");
+  const inputs = requestInputs(c, config, path, body);
+  const sessionId = publicId(inputs.session);
+  if (sessionId) c.set("sessionId", sessionId);
+  const started = await Requesting.request(inputs);
+  if (typeof started.request !== "string") {
+    if (typeof started.error === "string") return answerResponse(c, config, started, false);
+    throw new Error("Cannot start request: Requesting.request returned no request id");
+  }
+  const [first] = await Requesting._awaitResponse({ request: started.request });
+  if (!first) throw new Error("Cannot answer request: no response");
+  const response = "response" in first ? first.response : first;
+  const bearerClient = inputs.transport === "bearer";
+  return answerResponse(c, config, response, bearerClient);
+}
