@@ -1,0 +1,20 @@
+/** `buildInfo`: the version we present, MongoDB 8.0.0. */
+import type { Command } from "./context.ts";
+import { MAX_WIRE_VERSION } from "./hello.ts";
+
+export const buildInfo: Command = {
+  run: () => ({
+    version: "8.0.0",
+    versionArray: [8, 0, 0, 0],
+    gitVersion: "embedded",
+    bits: 64,
+    debug: false,
+    maxBsonObjectSize: 16777216,
+    storageEngines: ["embedded"],
+    modules: [],
+    javascriptEngine: "none",
+    openssl: { running: "none" },
+    maxWireVersion: MAX_WIRE_VERSION,
+    ok: 1,
+  }),
+};
