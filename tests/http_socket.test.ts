@@ -1,0 +1,100 @@
+/**
+ * The HTTP app over a real socket: `Deno.serve` on port 0 and `fetch`. Shows what `app.request()`
+ * cannot: the client address comes from the socket, Set-Cookie survives the wire, and a body
+ * streamed without Content-Length is cut off at the limit.
+ */
+import assert from "node:assert/strict";
+import { createApp } from "../src/http/app.ts";
+import type { AccessLogEntry, AppDeps, RequestingPort } from "../src/http/app.ts";
+
+const TOKEN = "AAAAAAAAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB";
+
+/** Serves `deps` on 127.0.0.1, an ephemeral port, for the duration of `body`. */
+async function withServer(
+  deps: AppDeps,
+  body: (base: string) => Promise<void>,
+): Promise<void> {
+  const app = createApp(deps);
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, app.fetch);
+  try {
+    await body(`http://127.0.0.1:${server.addr.port}`);
+  } finally {
+    await server.shutdown();
+  }
+}
+
+function echoRequesting(calls: Array<Record<string, unknown>>): RequestingPort {
+  return {
+    request(inputs) {
+      calls.push(inputs);
+      return Promise.resolve({ request: String(calls.length) });
+    },
+    _awaitResponse() {
+      return Promise.resolve([{ response: { ok: true, session: TOKEN } }]);
+    },
+  };
+}
+
+Deno.test("Deno.serve(createApp()) answers over a real socket with the socket's address and a cookie", async () => {
+  const calls: Array<Record<string, unknown>> = [];
+  const logs: AccessLogEntry[] = [];
+  const deps: AppDeps = {
+    Requesting: echoRequesting(calls),
+    Sessioning: {
+      _getUser: () => Promise.resolve([{ error: "Cannot get user: invalid or expired session" }]),
+      delete: () => Promise.resolve({ error: "Cannot delete session: no such session" }),
+    },
+    health: () => Promise.resolve(true),
+    store: "embedded",
+    config: { cookieSecure: false, appOrigins: [], trustProxy: false },
+    log: (e) => logs.push(e),
+  };
+  await withServer(deps, async (base) => {
+    const health = await fetch(`${base}/healthz`);
+    assert.equal(health.status, 200);
+    assert.deepEqual(await health.json(), { ok: true, store: "embedded" });
+
+    const login = await fetch(`${base}/api/auth/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-forwarded-for": "6.6.6.6" },
+      body: JSON.stringify({ username: "ada", password: "pw" }),
+    });
+    assert.equal(login.status, 200);
+    assert.deepEqual(await login.json(), { ok: true });
+    assert.deepEqual(login.headers.getSetCookie(), [
+      `session=${TOKEN}; Path=/; HttpOnly; SameSite=Lax`,
+    ]);
+    assert.equal(calls[0].ip, "127.0.0.1");
+    assert.equal(calls[0].path, "/auth/login");
+
+    const chunk = new TextEncoder().encode(" ".repeat(16 * 1024));
+    let sent = 0;
+    const big = await fetch(`${base}/api/x`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (sent++ < 8) controller.enqueue(chunk);
+          else controller.close();
+        },
+      }),
+    });
+    assert.equal(big.status, 413);
+    assert.deepEqual(await big.json(), { error: "Cannot read body: larger than 65536 bytes" });
+
+    const unexposed = await fetch(`${base}/api/Sessioning/create`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ user: "victim" }),
+    });
+    assert.equal(unexposed.status, 404);
+    await unexposed.body?.cancel();
+  });
+  assert.deepEqual(logs.map((l) => [l.method, l.path, l.status]), [
+    ["GET", "/healthz", 200],
+    ["POST", "/api/auth/login", 200],
+    ["POST", "/api/x", 413],
+    ["POST", "/api/Sessioning/create", 404],
+  ]);
+  assert.equal(calls.length, 1);
+});
