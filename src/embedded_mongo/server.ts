@@ -32,7 +32,7 @@ export interface ServerOptions {
   log?: (event: Document) => void;
 }
 
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+async function writeAll(conn: Deno.TcpConn, bytes: Uint8Array): Promise<void> {
   let offset = 0;
   while (offset < bytes.length) offset += await conn.write(bytes.subarray(offset));
 }
@@ -42,12 +42,12 @@ export class MongoServer {
   readonly hostname: string;
   readonly port: number;
   #store: Store;
-  #listener: Deno.Listener;
-  #connections = new Set<Deno.Conn>();
+  #listener: Deno.TcpListener;
+  #connections = new Set<Deno.TcpConn>();
   #serving = new Set<Promise<void>>();
   #nextConnectionId = 0;
   #nextRequestId = 0;
-  #timers: number[] = [];
+  #timers: ReturnType<typeof setInterval>[] = [];
   #log: (event: Document) => void;
   #closing?: Promise<void>;
   #accepting: Promise<void>;
@@ -88,7 +88,7 @@ export class MongoServer {
 
   async #accept(): Promise<void> {
     for (;;) {
-      let conn: Deno.Conn;
+      let conn: Deno.TcpConn;
       try {
         conn = await this.#listener.accept();
       } catch {
@@ -108,7 +108,7 @@ export class MongoServer {
     }
   }
 
-  async #serve(conn: Deno.Conn): Promise<void> {
+  async #serve(conn: Deno.TcpConn): Promise<void> {
     const connectionId = ++this.#nextConnectionId;
     const reader = new FrameReader(conn);
     try {

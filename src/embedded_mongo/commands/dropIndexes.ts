@@ -41,6 +41,9 @@ export const dropIndexes: Command = {
       );
     }
     for (const n of names) {
+      if (n !== "*" && !indexes.some((i) => i.name === n)) {
+        throw new CommandError(27, "IndexNotFound", `index not found with name [${n}]`);
+      }
       if (n === "_id_") throw new CommandError(72, "InvalidOptions", "cannot drop _id index");
     }
     try {

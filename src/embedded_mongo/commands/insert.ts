@@ -11,7 +11,25 @@ export function prepareForInsert(doc: Document): Document {
   if (Array.isArray(id)) throw new CommandError(2, "BadValue", "can't use an array for _id");
   if (id instanceof RegExp) throw new CommandError(2, "BadValue", "can't use a regex for _id");
   if (id === undefined) throw new CommandError(2, "BadValue", "can't use undefined for _id");
+  if (id !== null && typeof id === "object" && Object.getPrototypeOf(id) === Object.prototype) {
+    checkIdKeys(id as Document);
+  }
   return idFirst(doc);
+}
+
+function checkIdKeys(value: Document): void {
+  for (const [k, v] of Object.entries(value)) {
+    if (k[0] === "$") {
+      throw new CommandError(
+        2,
+        "BadValue",
+        `_id fields may not contain '$'-prefixed fields: ${k} is not valid for storage.`,
+      );
+    }
+    if (v !== null && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) {
+      checkIdKeys(v as Document);
+    }
+  }
 }
 
 export const insert: Command = {

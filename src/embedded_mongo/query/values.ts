@@ -1,9 +1,10 @@
 /**
  * BSON values the MongoDB way, where mingo's generic JS comparison falls short.
  *
- * - `normalizeValue` gives every `Binary` a prototype whose `toString()` is exact: mingo decides
- *   equality of class instances by `toString()`, and bson's `Binary#toString()` decodes the bytes
- *   as lossy UTF-8, so two different UUIDs could compare equal. The subclass keeps `_bsontype`,
+ * - `normalizeValue` gives every plain `Binary` a prototype whose `toString()` is exact: mingo
+ *   decides equality of class instances by `toString()`, and bson's `Binary#toString()` decodes
+ *   the bytes as lossy UTF-8, so two different binaries could compare equal (bson deserializes
+ *   subtype 4 as `UUID`, whose `toString()` is already exact). The subclass keeps `_bsontype`,
  *   so it serializes exactly like a `Binary`. (We do not patch `Binary.prototype` itself: the
  *   driver may run in the same process.)
  * - `compareValues` orders values in MongoDB's BSON type order (numbers of every kind compared
@@ -34,8 +35,9 @@ export function normalizeValue(value: unknown): void {
   if (Array.isArray(value)) {
     for (const v of value) {
       if (v !== null && typeof v === "object") {
-        if (bsonType(v) === "Binary") Object.setPrototypeOf(v, BinaryValue.prototype);
-        else normalizeValue(v);
+        if (Object.getPrototypeOf(v) === Binary.prototype) {
+          Object.setPrototypeOf(v, BinaryValue.prototype);
+        } else normalizeValue(v);
       }
     }
     return;
@@ -45,8 +47,9 @@ export function normalizeValue(value: unknown): void {
   for (const k in obj) {
     const v = obj[k];
     if (v !== null && typeof v === "object") {
-      if (bsonType(v) === "Binary") Object.setPrototypeOf(v, BinaryValue.prototype);
-      else normalizeValue(v);
+      if (Object.getPrototypeOf(v) === Binary.prototype) {
+        Object.setPrototypeOf(v, BinaryValue.prototype);
+      } else normalizeValue(v);
     }
   }
 }
