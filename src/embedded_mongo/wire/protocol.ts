@@ -43,11 +43,17 @@ export interface Request {
   error?: MessageError;
 }
 
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
 function readCString(buf: Uint8Array, pos: number, end: number): [string, number] {
   let i = pos;
   while (i < end && buf[i] !== 0) i++;
   if (i >= end) throw new MessageError(22, "InvalidBSON", "unterminated C string in message");
-  return [new TextDecoder("utf-8", { fatal: true }).decode(buf.subarray(pos, i)), i + 1];
+  try {
+    return [UTF8.decode(buf.subarray(pos, i)), i + 1];
+  } catch {
+    throw new MessageError(22, "InvalidBSON", "C string in message is not valid UTF-8");
+  }
 }
 
 function readDocument(
