@@ -187,6 +187,40 @@ Deno.test("hit() instances with different window lengths do not share counts", (
     assert.deepEqual(await c.hit({ key: "k" }), { error: LIMITED, retryAfterMs: 10 * MINUTE });
   }, { limit: 1 }));
 
+/** `db` whose collections fail their next `failures` upserts with a duplicate-key error. */
+function racingDb(db: Db, failures: number): Db {
+  const collection = (name: string) =>
+    new Proxy(db.collection(name), {
+      get(target, prop) {
+        if (prop === "findOneAndUpdate" && failures > 0) {
+          failures--;
+          return () =>
+            Promise.reject(Object.assign(new Error("E11000 duplicate key"), { code: 11000 }));
+        }
+        const value = Reflect.get(target, prop);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+  return { collection } as unknown as Db;
+}
+
+Deno.test("hit() retries once when a racing upsert loses with a duplicate key", () =>
+  withConcept(async ({ db, clock }) => {
+    const c = new RateLimitingConcept(racingDb(db, 1), { now: () => clock.t, limit: 2 });
+    assert.deepEqual(await c.hit({ key: "k" }), { remaining: 1 });
+    assert.deepEqual(await c.hit({ key: "k" }), { remaining: 0 });
+    assert.deepEqual(await raw(db).find({}, { projection: { _id: 0, count: 1 } }).toArray(), [
+      { count: 2 },
+    ]);
+  }));
+
+Deno.test("hit() throws a duplicate key that persists past the retry", () =>
+  withConcept(async ({ db, clock }) => {
+    const c = new RateLimitingConcept(racingDb(db, 2), { now: () => clock.t });
+    await assert.rejects(c.hit({ key: "k" }), { code: 11000 });
+    assert.equal(await raw(db).countDocuments(), 0);
+  }));
+
 Deno.test("_isLimited() tells whether the next hit would be refused, without counting", () =>
   withConcept(async ({ c, clock }) => {
     assert.deepEqual(await c._isLimited({ key: "k" }), [{ limited: false, retryAfterMs: 0 }]);
