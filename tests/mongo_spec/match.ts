@@ -216,6 +216,9 @@ export function match(
   actual: unknown,
   options: { root?: boolean; path?: string; context?: MatchContext } = {},
 ): Mismatch | null {
+  // The driver builds some command fields (e.g. an update's `sort`) as Maps; bson writes them
+  // as documents, so they are matched as documents.
+  if (actual instanceof Map) actual = Object.fromEntries(actual);
   const root = options.root ?? true;
   const path = options.path ?? "$";
   const context = options.context ?? {};
@@ -354,6 +357,7 @@ function matchOperator(
  * every level (in any order), arrays the same elements in the same order; numbers compare by value.
  */
 export function matchExact(expected: unknown, actual: unknown, path = "$"): Mismatch | null {
+  if (actual instanceof Map) actual = Object.fromEntries(actual);
   if (isDocument(expected)) {
     if (!isDocument(actual)) {
       return { path, message: `expected a document ${show(expected)}, actual ${show(actual)}` };

@@ -29,6 +29,7 @@ import {
 } from "./match.ts";
 import {
   bulkResult,
+  DRIVER_LIMITATIONS,
   type Entity,
   plain,
   runOperation,
@@ -184,6 +185,9 @@ export function planFile(file: SpecFile, server: SpecServer): PlannedCase[] {
     let skip: string | null = fileSkip;
     if (!skip && typeof test.skipReason === "string") skip = `skipReason: ${test.skipReason}`;
     skip ??= unmetRequirements(test.runOnRequirements, server);
+    if (!skip && DRIVER_LIMITATIONS[description]) {
+      skip = `driver limitation: ${DRIVER_LIMITATIONS[description]}`;
+    }
     if (!skip) {
       for (const op of (test.operations as Doc[]) ?? []) {
         const reason = UNSUPPORTED_OPERATIONS[String(op.name)];
