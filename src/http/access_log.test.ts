@@ -83,7 +83,7 @@ Deno.test("writeJsonLine() prints the entry as one JSON line", () => {
     console.log = original;
   }
   assert.deepEqual(printed, [[
-    '{"time":"2025-01-01T00:00:00.000Z","method":"GET","path":"/healthz","status":200,"durationMs":1.5,"correlationId":"c1"}',
+    '{"level":"info","msg":"http","time":"2025-01-01T00:00:00.000Z","method":"GET","path":"/healthz","status":200,"durationMs":1.5,"correlationId":"c1"}',
   ]]);
   assert.equal(typeof accessLog(), "function");
 });

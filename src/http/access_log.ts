@@ -3,15 +3,18 @@
  * shaped like a token cut to its public id), status,
  * duration in milliseconds, the public id of the session in play when known, and the request's
  * correlation id. Never a body, a token, a cookie or a header value. The writer is injectable;
- * the default prints one JSON object per line on stdout.
+ * the default hands the line to the shared logger's sink (src/utils/log.ts: one JSON object per
+ * line on stdout) with `level: "info"` and `msg: "http"`. It does not go through `Logger`, whose
+ * redaction would blank the `session` field: nothing secret is put into an entry to begin with.
  */
 import type { MiddlewareHandler } from "hono";
+import { jsonLineSink } from "../utils/log.ts";
 import { newCorrelationId, redact } from "./errors.ts";
 import type { AccessLogEntry, AppEnv } from "./types.ts";
 
-/** The default writer: one JSON line on stdout. */
+/** The default writer: one JSON line on stdout, through the shared log sink. */
 export function writeJsonLine(entry: AccessLogEntry): void {
-  console.log(JSON.stringify(entry));
+  jsonLineSink({ level: "info", msg: "http", ...entry });
 }
 
 /** Gives the request a correlation id and logs it once answered. */

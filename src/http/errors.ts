@@ -4,6 +4,7 @@
  * Every error answer of the app is JSON `{ "error": "..." }`.
  */
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { redactSecrets } from "../utils/log.ts";
 
 /** An expected failure: answered with `status` and `{ error: message }`. */
 export class HttpError extends Error {
@@ -13,12 +14,12 @@ export class HttpError extends Error {
   }
 }
 
-/** `<22-char id>.<43-char secret>`, anywhere in a text. */
-const TOKEN_IN_TEXT = /([A-Za-z0-9_-]{22})\.[A-Za-z0-9_-]{43}/g;
-
-/** `text` with every token-shaped substring cut to its public id, and at most 300 characters. */
+/**
+ * `text` with every token-shaped substring cut to its public id (the shared logger's
+ * `redactSecrets`), and at most 300 characters.
+ */
 export function redact(text: string): string {
-  return text.replace(TOKEN_IN_TEXT, "$1.[redacted]").slice(0, 300);
+  return String(redactSecrets(text)).slice(0, 300);
 }
 
 /** A short description of something thrown, safe for a log. */
