@@ -1,11 +1,16 @@
 /**
  * The HTTP app over a real socket: `Deno.serve` on port 0 and `fetch`. Shows what `app.request()`
  * cannot: the client address comes from the socket, Set-Cookie survives the wire, and a body
- * streamed without Content-Length is cut off at the limit.
+ * streamed without Content-Length is cut off at the limit; and, end to end with the real engine,
+ * Requesting, Sessioning and syncs, the `/api/ping` sample sync and an unhandled path.
  */
 import assert from "node:assert/strict";
 import { createApp } from "../src/http/app.ts";
 import type { AccessLogEntry, AppDeps, RequestingPort } from "../src/http/app.ts";
+import { wireConcepts } from "../src/concepts/mod.ts";
+import { syncs } from "../src/syncs/mod.ts";
+import { testDb } from "../src/utils/database.ts";
+import type { ID } from "../src/utils/types.ts";
 
 const TOKEN = "AAAAAAAAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB";
 
@@ -97,4 +102,70 @@ Deno.test("Deno.serve(createApp()) answers over a real socket with the socket's 
     ["POST", "/api/Sessioning/create", 404],
   ]);
   assert.equal(calls.length, 1);
+});
+
+Deno.test("Deno.serve(createApp()) runs /api/ping through the real engine, Requesting and syncs", async () => {
+  const [db, client] = await testDb();
+  const logs: AccessLogEntry[] = [];
+  try {
+    const { Engine, Requesting, Sessioning } = wireConcepts(db, {
+      requesting: { timeoutMs: 60_000 },
+    });
+    Engine.register(syncs);
+    const deps: AppDeps = {
+      Requesting,
+      Sessioning,
+      health: () => Promise.resolve(true),
+      store: "embedded",
+      config: { cookieSecure: true, appOrigins: [], trustProxy: false },
+      log: (e) => logs.push(e),
+    };
+    const created = await Sessioning.create({ user: "u1" as ID });
+    assert.ok("session" in created);
+    const cookie = `__Host-session=${created.session}`;
+    await withServer(deps, async (base) => {
+      const post = (path: string, headers: Record<string, string> = {}) =>
+        fetch(`${base}${path}`, {
+          method: "POST",
+          headers: { "content-type": "application/json", ...headers },
+          body: "{}",
+        });
+      const ping = await post("/api/ping");
+      assert.equal(ping.status, 200);
+      assert.deepEqual(await ping.json(), { pong: true });
+
+      // No sync handles it: answered 404 when the cascade ends, long before the 60 s timeout.
+      const nowhere = await post("/api/nowhere");
+      assert.equal(nowhere.status, 404);
+      assert.deepEqual(await nowhere.json(), {
+        error: "Cannot find route: no sync handles /nowhere",
+      });
+
+      const user = await post("/api/Sessioning/_getUser", { cookie });
+      assert.equal(user.status, 200);
+      assert.deepEqual(await user.json(), [{ user: "u1" }]);
+
+      const logout = await post("/api/Sessioning/delete", { cookie });
+      assert.equal(logout.status, 200);
+      assert.deepEqual(logout.headers.getSetCookie(), [
+        "__Host-session=; Max-Age=0; Path=/; HttpOnly; Secure; SameSite=Lax",
+      ]);
+      await logout.body?.cancel();
+
+      const after = await post("/api/Sessioning/_getUser", { cookie });
+      assert.equal(after.status, 401);
+      await after.body?.cancel();
+    });
+    assert.equal(Requesting.pendingCount, 0);
+    assert.deepEqual(logs.map((l) => [l.path, l.status]), [
+      ["/api/ping", 200],
+      ["/api/nowhere", 404],
+      ["/api/Sessioning/_getUser", 200],
+      ["/api/Sessioning/delete", 200],
+      ["/api/Sessioning/_getUser", 401],
+    ]);
+    assert.equal(JSON.stringify(logs).includes(created.session), false);
+  } finally {
+    await client.close();
+  }
 });
