@@ -1,0 +1,275 @@
+/**
+ * Requesting: the HTTP boundary as a concept. `request` turns an incoming request into an
+ * action that syncs can match on; `respond` gives it its answer; `_awaitResponse` hands that
+ * answer to the HTTP layer. Pending requests live in memory only (a Map, each entry removed
+ * once its answer is collected or its time is up); with `saveResponses`, request and response
+ * are also kept, secrets redacted, in `Requesting.requests` until their `expiresAt`.
+ *
+ * The engine tells this concept when a request's cascade has run (the `cascadeDone` hook), so
+ * a request is answered at once, not after the timeout, when no sync handles its path (404),
+ * when a sync failed (500 with the failure's correlation id), or when syncs ran but none
+ * responded (500). See design/concepts/Requesting.md and "Requesting conventions" in
+ * design/syncs.md.
+ */
+import type { Collection, Db } from "mongodb";
+import { freshID } from "../../utils/database.ts";
+import { redactSecrets } from "../../utils/log.ts";
+
+/** The engine's hook key (see src/engine/sync.ts); `Symbol.for`, so no import of the engine. */
+const ENGINE_HOOKS: unique symbol = Symbol.for("syncEngine.hooks") as never;
+
+const PREFIX = "Requesting.";
+
+/** A response: what syncs passed to `respond`, or one of the markers below. */
+export type ResponseDict = Record<string, unknown>;
+
+/** The answer when no response came within `timeoutMs` of the request. */
+export function timeoutResponse(): ResponseDict {
+  return { error: "Cannot answer request: timed out", status: 504 };
+}
+
+/** The answer when no sync's `when` matched the request. */
+export function noRouteResponse(path: string): ResponseDict {
+  return { error: `Cannot find route: no sync handles ${path}`, status: 404 };
+}
+
+/** The answer when a sync of the request's flow failed, or no sync responded. */
+export function internalErrorResponse(correlationId: string): ResponseDict {
+  return { error: "Internal error", status: 500, correlationId };
+}
+
+export interface RequestingOptions {
+  /** How long a request may take in all, cascade included, before it is answered 504. */
+  timeoutMs?: number;
+  /** Keep requests and responses (secrets redacted) in `Requesting.requests`. Default false. */
+  saveResponses?: boolean;
+  /** How long a saved request is kept (its `expiresAt`). Default 24 hours. */
+  savedTtlMs?: number;
+  /** The clock (tests). */
+  now?: () => Date;
+}
+
+/** The report the engine gives at the end of a cascade (see CascadeReport in the engine). */
+interface CascadeReport {
+  action: string;
+  input: Record<string, unknown>;
+  output: Record<string, unknown>;
+  flow: string;
+  matched: boolean;
+  failures: Array<{ sync: string; message: string }>;
+}
+
+interface Pending {
+  path: string;
+  /** Set once answered (by `respond` or with a marker). */
+  response?: ResponseDict;
+  /** How it was answered. */
+  by?: "respond" | "timeout" | "engine";
+  waiters: Array<(response: ResponseDict) => void>;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+interface SavedRequest {
+  _id: string;
+  path: string;
+  input: unknown;
+  createdAt: Date;
+  expiresAt: Date;
+  response?: unknown;
+  respondedAt?: Date;
+}
+
+const MAX_PATH = 2048;
+const MAX_REQUEST_ID = 128;
+
+export default class RequestingConcept {
+  readonly timeoutMs: number;
+  readonly saveResponses: boolean;
+  readonly savedTtlMs: number;
+  readonly requests: Collection<SavedRequest>;
+  readonly #now: () => Date;
+  readonly #pending = new Map<string, Pending>();
+  #indexes: Promise<void> | undefined;
+
+  /** Engine hooks: the whole cascade gets `timeoutMs`, and a finished cascade is reported. */
+  readonly [ENGINE_HOOKS]: {
+    cascadeTimeoutMs: number;
+    cascadeDone: (report: CascadeReport) => string | undefined;
+  };
+
+  constructor(db: Db, options: RequestingOptions = {}) {
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.saveResponses = options.saveResponses ?? false;
+    this.savedTtlMs = options.savedTtlMs ?? 24 * 60 * 60 * 1000;
+    if (!(this.timeoutMs > 0) || !Number.isFinite(this.timeoutMs)) {
+      throw new RangeError("Cannot create Requesting: timeoutMs must be a positive number");
+    }
+    if (!(this.savedTtlMs > 0) || !Number.isFinite(this.savedTtlMs)) {
+      throw new RangeError("Cannot create Requesting: savedTtlMs must be a positive number");
+    }
+    this.#now = options.now ?? (() => new Date());
+    this.requests = db.collection<SavedRequest>(PREFIX + "requests");
+    this[ENGINE_HOOKS] = {
+      cascadeTimeoutMs: this.timeoutMs,
+      cascadeDone: (report) => this.#cascadeDone(report),
+    };
+  }
+
+  /** Requests not yet collected (answered or not); bounded by the timeout. */
+  get pendingCount(): number {
+    return this.#pending.size;
+  }
+
+  /**
+   * request({ path, ...inputs }) -> { request }
+   *
+   * requires: `path` is a string starting with `/` (at most 2048 characters).
+   * effects: makes a fresh request id, pending until answered or `timeoutMs` passes; with
+   * `saveResponses`, stores the path and the inputs (secrets redacted) in `Requesting.requests`.
+   * errors: `Cannot request: path must be a string starting with /`.
+   */
+  async request(
+    input: { path: string } & Record<string, unknown>,
+  ): Promise<{ request: string } | { error: string }> {
+    const { path, ...rest } = input ?? {};
+    if (typeof path !== "string" || !path.startsWith("/") || path.length > MAX_PATH) {
+      return { error: "Cannot request: path must be a string starting with /" };
+    }
+    const request = freshID() as string;
+    if (this.saveResponses) {
+      await this.#ensureIndexes();
+      const createdAt = this.#now();
+      await this.requests.insertOne({
+        _id: request,
+        path,
+        input: redactSecrets(rest),
+        createdAt,
+        expiresAt: new Date(createdAt.getTime() + this.savedTtlMs),
+      });
+    }
+    const timer = setTimeout(() => this.#expire(request), this.timeoutMs);
+    this.#pending.set(request, { path, waiters: [], timer });
+    return { request };
+  }
+
+  /**
+   * respond({ request, ...outputs }) -> { request }
+   *
+   * requires: `request` is pending and not yet answered.
+   * effects: answers it with `outputs` (see "Requesting conventions" for `status`, `session`,
+   * `clearSession`, `error`); with `saveResponses`, stores the response, secrets redacted.
+   * errors: `Cannot respond: request already answered`; `Cannot respond: request timed out`;
+   * `Cannot respond: no such request` (unknown, or already collected).
+   */
+  async respond(
+    input: { request: string } & Record<string, unknown>,
+  ): Promise<{ request: string } | { error: string }> {
+    const { request, ...outputs } = input ?? {};
+    if (typeof request !== "string" || request === "" || request.length > MAX_REQUEST_ID) {
+      return { error: "Cannot respond: request must be a request id" };
+    }
+    const entry = this.#pending.get(request);
+    if (!entry) return { error: "Cannot respond: no such request" };
+    if (entry.by === "timeout") return { error: "Cannot respond: request timed out" };
+    if (entry.by) return { error: "Cannot respond: request already answered" };
+    if (this.saveResponses) {
+      await this.requests.updateOne(
+        { _id: request },
+        { $set: { response: redactSecrets(outputs), respondedAt: this.#now() } },
+      );
+      // Answered meanwhile (by a concurrent respond or the timeout): the first answer stands.
+      if (entry.by) return { error: "Cannot respond: request already answered" };
+    }
+    this.#answer(request, entry, outputs, "respond");
+    return { request };
+  }
+
+  /**
+   * _awaitResponse({ request }) -> [{ response }]
+   *
+   * The response of a request once it has one: what `respond` was given, or a marker
+   * (`timeoutResponse`, `noRouteResponse`, `internalErrorResponse`). Collecting the response
+   * ends the request's pending entry. An unknown (or already collected) request gives `[]`.
+   */
+  _awaitResponse(input: { request: string }): Promise<Array<{ response: ResponseDict }>> {
+    const request = input?.request;
+    const entry = typeof request === "string" ? this.#pending.get(request) : undefined;
+    if (!entry) return Promise.resolve([]);
+    if (entry.response) {
+      this.#drop(request, entry);
+      return Promise.resolve([{ response: entry.response }]);
+    }
+    return new Promise((resolve) => entry.waiters.push((response) => resolve([{ response }])));
+  }
+
+  /** Clears every timer and forgets every pending request (shutdown, tests). */
+  [Symbol.dispose](): void {
+    for (const [request, entry] of this.#pending) {
+      this.#answer(request, entry, timeoutResponse(), "timeout");
+      this.#drop(request, entry);
+    }
+  }
+
+  /** Records an answer; hands it to waiting collectors, which ends the entry. */
+  #answer(request: string, entry: Pending, response: ResponseDict, by: Pending["by"]): void {
+    entry.response = response;
+    entry.by = by;
+    if (entry.waiters.length === 0) return;
+    const waiters = entry.waiters;
+    entry.waiters = [];
+    this.#drop(request, entry);
+    for (const wake of waiters) wake(response);
+  }
+
+  #drop(request: string, entry: Pending): void {
+    clearTimeout(entry.timer);
+    if (this.#pending.get(request) === entry) this.#pending.delete(request);
+  }
+
+  /**
+   * The timer of a request: unanswered, it is answered 504 and kept one more `timeoutMs` for a
+   * collector that is late (its cascade ran past the deadline); answered but never collected,
+   * it is forgotten.
+   */
+  #expire(request: string): void {
+    const entry = this.#pending.get(request);
+    if (!entry) return;
+    if (entry.by) {
+      this.#drop(request, entry);
+      return;
+    }
+    this.#answer(request, entry, timeoutResponse(), "timeout");
+    if (this.#pending.get(request) === entry) {
+      entry.timer = setTimeout(() => this.#drop(request, entry), this.timeoutMs);
+    }
+  }
+
+  /** The engine's report at the end of a cascade (see the module comment). */
+  #cascadeDone(report: CascadeReport): string | undefined {
+    if (report.action !== "request") return undefined;
+    const request = report.output.request;
+    if (typeof request !== "string") return undefined;
+    const entry = this.#pending.get(request);
+    if (!entry || entry.by) return undefined;
+    if (report.failures.length > 0) {
+      this.#answer(request, entry, internalErrorResponse(report.flow), "engine");
+      return undefined;
+    }
+    if (!report.matched) {
+      this.#answer(request, entry, noRouteResponse(entry.path), "engine");
+      return undefined;
+    }
+    this.#answer(request, entry, internalErrorResponse(report.flow), "engine");
+    return `Cannot answer request: syncs matched ${entry.path} but none responded`;
+  }
+
+  #ensureIndexes(): Promise<void> {
+    this.#indexes ??= this.requests
+      .createIndex({ expiresAt: 1 }, { expireAfterSeconds: 0, name: "expiresAt_ttl" })
+      .then(() => undefined, (e) => {
+        this.#indexes = undefined;
+        throw e;
+      });
+    return this.#indexes;
+  }
+}
