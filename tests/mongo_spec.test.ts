@@ -109,10 +109,9 @@ if (files === null) {
         `spec: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`,
       );
       for (const skip of totals.skips) console.log(`  skipped ${skip}`);
-      if (serverPromise) {
-        const { stop } = await serverPromise;
-        await stop();
-      }
+      // A server that failed to start has already failed every file; nothing to stop then.
+      const started = await serverPromise?.catch(() => undefined);
+      await started?.stop();
     },
   });
 }
