@@ -301,7 +301,10 @@ export class MemoryCollection {
     return out;
   }
 
-  /** Deletes, journaled, every document whose `field` (a Date, or the earliest Date of an array) is past `cutoff` ms. */
+  /**
+   * Deletes (journaled) every document whose `field` is a Date, or an array holding Dates (the
+   * earliest counts), with `date + expireAfterMs <= now`. Scans the collection: O(documents).
+   */
   expire(field: string, expireAfterMs: number, now: number): number {
     const parts = field.split(".");
     const doomed: Key[] = [];
@@ -334,7 +337,7 @@ export class MemoryCollection {
     return added.length;
   }
 
-  /** Creates indexes without journaling (replay); returns the specs that were new. */
+  /** Creates indexes without journaling (replay). */
   loadIndexes(specs: IndexSpec[]): void {
     this.#createIndexes(specs);
   }
@@ -375,7 +378,7 @@ export class MemoryCollection {
         const entries = this.#entriesOf(index, doc);
         if (!entries) continue;
         for (const e of entries) {
-          if (index.unique) this.#checkUnique(index, e, id, doc);
+          if (index.unique) this.#checkUnique(index, e, id);
           this.#addEntry(index, e, id);
         }
       }
@@ -491,14 +494,14 @@ export class MemoryCollection {
     for (const index of this.#indexes) {
       const entries = this.#entriesOf(index, doc);
       if (entries && index.unique) {
-        for (const e of entries) this.#checkUnique(index, e, id, doc);
+        for (const e of entries) this.#checkUnique(index, e, id);
       }
       out.push(entries);
     }
     return out;
   }
 
-  #checkUnique(index: Index, e: Entry, id: Key, _doc: Document): void {
+  #checkUnique(index: Index, e: Entry, id: Key): void {
     const taken = index.byFull
       ? (() => {
         const owner = index.byFull!.get(e.full!);

