@@ -6,5 +6,4 @@
 export type ID = string & { readonly __brand: "ID" };
 
 /** The result of an action that succeeds with nothing to report. */
-// deno-lint-ignore ban-types
 export type Empty = Record<PropertyKey, never>;
