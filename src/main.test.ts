@@ -1,0 +1,56 @@
+/**
+ * The service as `deno task start` runs it: configuration, embedded database on a data folder,
+ * concepts, syncs and HTTP, over a real socket.
+ */
+import assert from "node:assert/strict";
+import { loadConfig } from "./config.ts";
+import { startService } from "./main.ts";
+import type { LogEntry } from "./utils/log.ts";
+
+Deno.test("startService() serves /healthz and /api/ping on the embedded store, and data survives a restart", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "service-" });
+  const lines: LogEntry[] = [];
+  try {
+    const config = loadConfig({ PORT: "0", DATA_DIR: dataDir, SESSION_COOKIE_SECURE: "false" });
+    let service = await startService(config, (e) => lines.push(e));
+    try {
+      assert.equal(service.store, "embedded");
+      const health = await fetch(`${service.url}/healthz`);
+      assert.equal(health.status, 200);
+      assert.deepEqual(await health.json(), { ok: true, store: "embedded" });
+      const ping = await fetch(`${service.url}/api/ping`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{}",
+      });
+      assert.equal(ping.status, 200);
+      assert.deepEqual(await ping.json(), { pong: true });
+    } finally {
+      await service.close();
+    }
+    // The embedded server kept its files in DATA_DIR and released its lock: a second start works.
+    const entries = [...Deno.readDirSync(dataDir)].map((e) => e.name);
+    assert.ok(entries.length > 0, "the embedded store wrote nothing to DATA_DIR");
+    service = await startService(config, (e) => lines.push(e));
+    try {
+      const health = await fetch(`${service.url}/healthz`);
+      assert.equal(health.status, 200);
+      await health.body?.cancel();
+    } finally {
+      await service.close();
+    }
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("main.ts stops at start with a message naming a bad variable", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("./main.ts", import.meta.url).pathname],
+    env: { PORT: "not-a-port" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(out.code, 2);
+  assert.match(new TextDecoder().decode(out.stderr), /^Cannot start: PORT must be a whole number/m);
+});

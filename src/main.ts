@@ -1,0 +1,128 @@
+/**
+ * The service's entry: configuration -> database -> concepts -> engine + syncs -> HTTP server.
+ * `startService(config)` does the work and returns a handle (tests start it on port 0);
+ * running this file starts it from the environment and stops it on SIGINT/SIGTERM.
+ */
+import { type Config, ConfigError, loadConfig } from "./config.ts";
+import { wireConcepts } from "./concepts/mod.ts";
+import { Logging } from "./engine/mod.ts";
+import { createApp } from "./http/app.ts";
+import { syncs } from "./syncs/mod.ts";
+import { getDb } from "./utils/database.ts";
+import { jsonLineSink, Logger, type LogSink } from "./utils/log.ts";
+
+export interface Service {
+  /** The address the HTTP server listens on. */
+  url: string;
+  store: "embedded" | "mongodb";
+  /** Stops the HTTP server, then closes the database (and an embedded server with it). */
+  close(): Promise<void>;
+}
+
+const SYNC_LOGGING = { off: Logging.OFF, trace: Logging.TRACE, verbose: Logging.VERBOSE };
+
+/** Pings the database, failing after `ms` rather than hanging while the store is away. */
+function pingWithin(ping: () => Promise<unknown>, ms: number): () => Promise<boolean> {
+  return async () => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("Cannot reach store: ping timed out")), ms);
+    });
+    try {
+      await Promise.race([ping(), timeout]);
+      return true;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
+
+/** Starts the service; `log` receives its structured lines (default: JSON lines on stdout). */
+export async function startService(
+  config: Config,
+  log: LogSink = jsonLineSink,
+): Promise<Service> {
+  const conn = await getDb({
+    mongodbUrl: config.mongodbUrl,
+    dbName: config.dbName,
+    dataDir: config.dataDir,
+    ttlMonitorIntervalMs: config.embeddedTtlMonitorIntervalMs,
+  });
+  const [db, client] = conn;
+  try {
+    const concepts = wireConcepts(db, {
+      engine: { logging: SYNC_LOGGING[config.syncLogging], logger: new Logger(log) },
+      requesting: config.requesting,
+      sessioning: {
+        ...config.session,
+        // Session events carry the public id only, never the token: safe to log.
+        onEvent: ({ type, id, at }) =>
+          log({ time: at.toISOString(), level: "info", msg: `session ${type}`, sessionId: id }),
+      },
+      rateLimiting: { limit: config.login.maxFailures, windowMs: config.login.windowMs },
+    });
+    concepts.Engine.register(syncs);
+    const app = createApp({
+      Requesting: concepts.Requesting,
+      Sessioning: concepts.Sessioning,
+      health: pingWithin(() => db.command({ ping: 1 }), 2000),
+      store: conn.store,
+      log: (entry) => log({ level: "info", msg: "http", ...entry }),
+      config: {
+        ...config.http,
+        sessionCookieMaxAgeSec: Math.floor(config.session.absoluteTtlMs / 1000),
+      },
+    });
+    const server = Deno.serve({
+      hostname: config.host,
+      port: config.port,
+      onListen: () => {},
+    }, app.fetch);
+    const addr = server.addr as Deno.NetAddr;
+    const url = `http://${
+      addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname
+    }:${addr.port}`;
+    return {
+      url,
+      store: conn.store,
+      async close() {
+        await server.shutdown();
+        await client.close();
+      },
+    };
+  } catch (e) {
+    await client.close();
+    throw e;
+  }
+}
+
+if (import.meta.main) {
+  let config: Config;
+  try {
+    config = loadConfig(Deno.env.toObject());
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(e.message);
+      Deno.exit(2);
+    }
+    throw e;
+  }
+  const service = await startService(config);
+  jsonLineSink({
+    time: new Date().toISOString(),
+    level: "info",
+    msg: "listening",
+    url: service.url,
+    store: service.store,
+    ...(service.store === "embedded" ? { dataDir: config.dataDir } : {}),
+  });
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await service.close();
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+}
