@@ -5,6 +5,8 @@
  * BENCH_OPS (timed operations per row, default 5000).
  */
 import { benchEmbedded } from "./embedded.bench.ts";
+import { benchEngine } from "./engine.bench.ts";
+import { benchSessioning } from "./sessioning.bench.ts";
 import { type BenchRow, envInt, printTable } from "./stats.ts";
 
 const small = envInt("BENCH_SMALL", 1000);
@@ -17,3 +19,16 @@ console.log(`embedded server: ${small} and ${large} documents, ${ops} operations
 await benchEmbedded([small, large], ops, (r) => embeddedRows.push(r), (n) => notes.push(n));
 printTable("Embedded MongoDB-compatible server, through the mongodb driver", embeddedRows, small);
 for (const n of notes) console.log(n);
+
+const sessionRows: BenchRow[] = [];
+console.log(`\nSessioning: ${small} and ${large} sessions stored ...`);
+await benchSessioning((r) => sessionRows.push(r), { sizes: [small, large], ops });
+printTable("Sessioning concept, through the mongodb driver", sessionRows, small);
+
+console.log("\nSync engine");
+await benchEngine((row) => {
+  console.log(
+    `${row.name.padEnd(36)}${String(row.value).padStart(12)} ${row.unit}` +
+      (row.note ? `  (${row.note})` : ""),
+  );
+});
