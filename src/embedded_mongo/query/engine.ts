@@ -203,23 +203,30 @@ export function project(
   refuseScripts(projection);
   try {
     const it = new Aggregator([{ $project: projection }], BASE_OPTIONS).stream(docs);
-    return {
-      *[Symbol.iterator]() {
-        for (;;) {
-          let r;
-          try {
-            r = it.next();
-          } catch (e) {
-            mingoError(e);
-          }
-          if (r.done) return;
-          yield r.value as Document;
-        }
-      },
-    };
+    return rethrowingMingoErrors(it);
   } catch (e) {
     return mingoError(e);
   }
+}
+
+/** Iterates a mingo stream, turning what mingo throws midway into the server's errors. */
+function rethrowingMingoErrors(
+  it: { next(): { done?: boolean; value?: unknown } },
+): Iterable<Document> {
+  return {
+    *[Symbol.iterator]() {
+      for (;;) {
+        let r: { done?: boolean; value?: unknown };
+        try {
+          r = it.next();
+        } catch (e) {
+          return mingoError(e);
+        }
+        if (r.done) return;
+        yield r.value as Document;
+      }
+    },
+  };
 }
 
 /** Runs an aggregation pipeline over `docs` (lazily where mingo allows). */
@@ -231,20 +238,7 @@ export function aggregate(
   refuseScripts(pipeline);
   try {
     const it = new Aggregator(pipeline, mingoOptions(resolve)).stream(docs);
-    return {
-      *[Symbol.iterator]() {
-        for (;;) {
-          let r;
-          try {
-            r = it.next();
-          } catch (e) {
-            mingoError(e);
-          }
-          if (r.done) return;
-          yield r.value as Document;
-        }
-      },
-    };
+    return rethrowingMingoErrors(it);
   } catch (e) {
     return mingoError(e);
   }
