@@ -17,6 +17,7 @@
  * - `session` (a token): cookie clients get it as Set-Cookie and not in the JSON; bearer clients
  *   (bearer header, or body `transport: "bearer"`) get it in the JSON and no cookie.
  * - `clearSession: true`: cookie clients get a Set-Cookie that clears the cookie.
+ * - `retryAfterMs` (a positive number): also sent as a `Retry-After` header, in whole seconds.
  * - `status` and `clearSession` are never sent in the JSON.
  */
 import type { Context } from "hono";
@@ -109,6 +110,9 @@ export function answerResponse(
     else setSessionCookie(c, config, session);
   }
   if (clearSession === true && !bearerClient) clearSessionCookie(c, config);
+  if (typeof json.retryAfterMs === "number" && json.retryAfterMs > 0) {
+    c.header("Retry-After", String(Math.ceil(json.retryAfterMs / 1000)));
+  }
   if (typeof json.correlationId === "string" && code >= 500) {
     // An internal error the engine recorded: log its id, so the answer and the log line match.
     c.set("correlationId", json.correlationId.slice(0, 100));

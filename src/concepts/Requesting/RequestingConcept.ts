@@ -61,6 +61,8 @@ interface CascadeReport {
 
 interface Pending {
   path: string;
+  /** The request's inputs but `path`, for `_getInput`. */
+  input: Record<string, unknown>;
   /** Set once answered (by `respond` or with a marker). */
   response?: ResponseDict;
   /** How it was answered. */
@@ -148,7 +150,7 @@ export default class RequestingConcept {
       });
     }
     const timer = setTimeout(() => this.#expire(request), this.timeoutMs);
-    this.#pending.set(request, { path, waiters: [], timer });
+    this.#pending.set(request, { path, input: rest, waiters: [], timer });
     return { request };
   }
 
@@ -200,6 +202,19 @@ export default class RequestingConcept {
       return Promise.resolve([{ response: entry.response }]);
     }
     return new Promise((resolve) => entry.waiters.push((response) => resolve([{ response }])));
+  }
+
+  /**
+   * _getInput({ request }) -> [{ input }]
+   *
+   * The inputs a pending request was made with (all but `path`), so that a sync matching on the
+   * path alone can read optional or malformed fields in its `where` and answer 400 rather than
+   * leave the request unmatched. An unknown (or already collected) request gives `[]`.
+   */
+  _getInput(input: { request: string }): Promise<Array<{ input: Record<string, unknown> }>> {
+    const request = input?.request;
+    const entry = typeof request === "string" ? this.#pending.get(request) : undefined;
+    return Promise.resolve(entry ? [{ input: entry.input }] : []);
   }
 
   /** Clears every timer and forgets every pending request (shutdown, tests). */

@@ -1,0 +1,367 @@
+/**
+ * The `/api/auth/*` API: PasswordAuthentication proves who a user is, RateLimiting throttles
+ * failed logins per username and per client IP, Sessioning keeps the session. Paths here are
+ * without `/api` (the HTTP boundary strips it). Responses follow the Requesting conventions of
+ * design/syncs.md: `status`, `session` (set a cookie, or a JSON field for bearer clients),
+ * `clearSession`, `retryAfterMs` (sent as Retry-After).
+ */
+import { PasswordAuthentication, RateLimiting, Requesting, Sessioning } from "../concepts/mod.ts";
+import { Errors as AuthErrors } from "../concepts/PasswordAuthentication/PasswordAuthenticationConcept.ts";
+import { actions, Frames, type Sync } from "../engine/mod.ts";
+import {
+  authenticateRoute,
+  loginKeys,
+  THROTTLED,
+  UNAUTHENTICATED,
+  withInputs,
+  withUser,
+} from "./authenticated.ts";
+
+/** Binds `value` to `variable` in every frame, computed from the frame. */
+function bind(
+  frames: Frames,
+  variable: symbol,
+  value: (frame: Record<symbol, unknown>) => unknown,
+) {
+  return frames.map((f) => ({ ...f, [variable]: value(f) })) as Frames;
+}
+
+/** Keeps frames whose session token is a string (one was presented with the request). */
+function presented(frames: Frames, session: symbol): Frames {
+  return frames.filter((f) => typeof f[session] === "string") as Frames;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Register: 201 { user } and a session, 400 invalid, 409 taken.
+
+export const RegisterRequest: Sync = ({ request, username, password }) => ({
+  when: actions([Requesting.request, { path: "/auth/register" }, { request }]),
+  where: (frames) => withInputs(frames, request, { username, password }),
+  then: actions([PasswordAuthentication.register, { username, password }]),
+});
+
+export const RegisterEndsPresentedSession: Sync = ({ request, user, session }) => ({
+  when: actions(
+    [Requesting.request, { path: "/auth/register" }, { request }],
+    [PasswordAuthentication.register, {}, { user }],
+  ),
+  where: async (frames) => presented(await withInputs(frames, request, { session }), session),
+  then: actions([Sessioning.delete, { session }]),
+});
+
+export const RegisterStartsSession: Sync = ({ request, user, userAgent, ip }) => ({
+  when: actions(
+    [Requesting.request, { path: "/auth/register" }, { request }],
+    [PasswordAuthentication.register, {}, { user }],
+  ),
+  where: (frames) => withInputs(frames, request, { userAgent, ip }),
+  then: actions([Sessioning.create, { user, userAgent, ip }]),
+});
+
+export const RegisterResponse: Sync = ({ request, user, session }) => ({
+  when: actions(
+    [Requesting.request, { path: "/auth/register" }, { request }],
+    [PasswordAuthentication.register, {}, { user }],
+    [Sessioning.create, { user }, { session }],
+  ),
+  then: actions([Requesting.respond, { request, user, session, status: 201 }]),
+});
+
+export const RegisterError: Sync = ({ request, error, status }) => ({
+  when: actions(
+    [Requesting.request, { path: "/auth/register" }, { request }],
+    [PasswordAuthentication.register, {}, { error }],
+  ),
+  where: (frames) =>
+    bind(frames, status, (f) => f[error] === AuthErrors.REGISTER_TAKEN ? 409 : 400),
+  then: actions([Requesting.respond, { request, error, status }]),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Login: throttle check first, then the password; a presented session is ended before the new
+// one starts (fixation defence); failures count against the username and the IP.
+
+/** Binds `retryAfterMs` (0 when neither key is limited) for the frame's username and IP. */
+async function throttle(
+  frames: Frames,
+  request: symbol,
+  retryAfterMs: symbol,
+): Promise<Frames> {
+  const { username, ip } = { username: Symbol("username"), ip: Symbol("ip") };
+  const out = new Frames();
+  for (const f of await withInputs(frames, request, { username, ip })) {
+    let wait = 0;
+    for (const key of loginKeys(f[username], f[ip])) {
+      const [state] = await RateLimiting._isLimited({ key });
+      if (state && "limited" in state && state.limited) wait = Math.max(wait, state.retryAfterMs);
+    }
+    out.push({ ...f, [retryAfterMs]: wait });
+  }
+  return out;
+}
+
+export const LoginThrottled: Sync = ({ request, retryAfterMs }) => ({
+  when: actions([Requesting.request, { path: "/auth/login" }, { request }]),
+  where: async (frames) =>
+    (await throttle(frames, request, retryAfterMs)).filter((f) =>
+      (f[retryAfterMs] as number) > 0
+    ) as Frames,
+  then: actions([
+    Requesting.respond,
+    { request, error: THROTTLED, status: 429, retryAfterMs },
+  ]),
+});
+
+export const LoginRequest: Sync = ({ request, retryAfterMs, username, password }) => ({
+  when: actions([Requesting.request, { path: "/auth/login" }, { request }]),
+  where: async (frames) => {
+    const open = (await throttle(frames, request, retryAfterMs)).filter((f) =>
+      f[retryAfterMs] === 0
+    ) as Frames;
+    return withInputs(open, request, { username, password });
+  },
+  then: actions([PasswordAuthentication.authenticate, { username, password }]),
+});
+
+export const LoginEndsPresentedSession: Sync = ({ request, user, session }) => ({
+  when: actions(
+    [Requesting.request, { path: "/auth/login" }, { request }],
+    [PasswordAuthentication.authenticate, {}, { user }],
+  ),
+  where: async (frames) => presented(await withInputs(frames, request, { session }), session),
+  then: actions([Sessioning.delete, { session }]),
+});
+
+export const LoginStartsSession: Sync = ({ request, user, username, userAgent, ip, key }) => ({
+  when: actions(
+    [Requesting.request, { path: "/auth/login" }, { request }],
+    [PasswordAuthentication.authenticate, {}, { user }],
+  ),
+  where: async (frames) =>
+    bind(
+      await withInputs(frames, request, { username, userAgent, ip }),
+      key,
+      (f) => loginKeys(f[username], f[ip])[0],
+    ),
+  then: actions(
+    [Sessioning.create, { user, userAgent, ip }],
+    [RateLimiting.reset, { key }],
+  ),
+});
+
+export const LoginResponse: Sync = ({ request, user, session }) => ({
+  when: actions(
+    [Requesting.request, { path: "/auth/login" }, { request }],
+    [PasswordAuthentication.authenticate, {}, { user }],
+    [Sessioning.create, { user }, { session }],
+  ),
+  then: actions([Requesting.respond, { request, user, session }]),
+});
+
+export const LoginFailed: Sync = (
+  { request, error, username, ip, userKey, ipKey, status },
+) => ({
+  when: actions(
+    [Requesting.request, { path: "/auth/login" }, { request }],
+    [PasswordAuthentication.authenticate, {}, { error }],
+  ),
+  where: async (frames) => {
+    let out = await withInputs(frames, request, { username, ip });
+    out = bind(out, userKey, (f) => loginKeys(f[username], f[ip])[0]);
+    out = bind(out, ipKey, (f) => loginKeys(f[username], f[ip])[1]);
+    return bind(out, status, (f) => f[error] === AuthErrors.AUTHENTICATE_INVALID ? 401 : 400);
+  },
+  then: actions(
+    [RateLimiting.hit, { key: userKey }],
+    [RateLimiting.hit, { key: ipKey }],
+    [Requesting.respond, { request, error, status }],
+  ),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Routes that need a session: each touches it first (sliding expiry); a failed touch is a 401.
+
+export const AuthenticateLogout = authenticateRoute("/auth/logout");
+export const AuthenticateMe = authenticateRoute("/auth/me");
+export const AuthenticateSessions = authenticateRoute("/auth/sessions");
+export const AuthenticateRevoke = authenticateRoute("/auth/sessions/revoke");
+export const AuthenticateLogoutOthers = authenticateRoute("/auth/logout-others");
+export const AuthenticateLogoutAll = authenticateRoute("/auth/logout-all");
+export const AuthenticatePassword = authenticateRoute("/auth/password");
+
+export const Unauthenticated: Sync = ({ request, error }) => ({
+  when: actions(
+    [Requesting.request, {}, { request }],
+    [Sessioning.touch, {}, { error }],
+  ),
+  then: actions([Requesting.respond, { request, error: UNAUTHENTICATED, status: 401 }]),
+});
+
+export const Me: Sync = ({ request, session, user, username }) => ({
+  when: actions(
+    [Requesting.request, { path: "/auth/me" }, { request }],
+    [Sessioning.touch, { session }, {}],
+  ),
+  where: async (frames) =>
+    await (await withUser(frames, session, user)).query(
+      PasswordAuthentication._getUsername,
+      { user },
+      { username },
+    ),
+  then: actions([Requesting.respond, { request, user, username }]),
+});
+
+export const ListSessions: Sync = ({ request, session, user, sessions }) => ({
+  when: actions(
+    [Requesting.request, { path: "/auth/sessions" }, { request }],
+    [Sessioning.touch, { session }, {}],
+  ),
+  where: async (frames) => {
+    const out = new Frames();
+    for (const f of await withUser(frames, session, user)) {
+      const current = (f[session] as string).split(".")[0];
+      const list = await Sessioning._getSessions({ user: f[user] as never });
+      const shown = [];
+      for (const s of list) {
+        if ("error" in s) continue;
+        shown.push({
+          id: s.id,
+          createdAt: s.createdAt,
+          lastSeenAt: s.lastSeenAt,
+          expiresAt: s.expiresAt,
+          userAgent: s.userAgent ?? null,
+          current: s.id === current,
+        });
+      }
+      out.push({ ...f, [sessions]: shown });
+    }
+    return out;
+  },
+  then: actions([Requesting.respond, { request, sessions }]),
+});
+
+export const RevokeRequest: Sync = ({ request, session, user, id }) => ({
+  when: actions(
+    [Requesting.request, { path: "/auth/sessions/revoke" }, { request }],
+    [Sessioning.touch, { session }, {}],
+  ),
+  where: async (frames) => withInputs(await withUser(frames, session, user), request, { id }),
+  then: actions([Sessioning.revoke, { user, id }]),
+});
+
+export const RevokeResponse: Sync = ({ request }) => ({
+  when: actions(
+    [Requesting.request, { path: "/auth/sessions/revoke" }, { request }],
+    [Sessioning.revoke, {}, {}],
+  ),
+  then: actions([Requesting.respond, { request }]),
+});
+
+export const RevokeError: Sync = ({ request, error }) => ({
+  when: actions(
+    [Requesting.request, { path: "/auth/sessions/revoke" }, { request }],
+    [Sessioning.revoke, {}, { error }],
+  ),
+  then: actions([Requesting.respond, { request, error, status: 404 }]),
+});
+
+export const LogoutRequest: Sync = ({ request, session }) => ({
+  when: actions(
+    [Requesting.request, { path: "/auth/logout" }, { request }],
+    [Sessioning.touch, { session }, {}],
+  ),
+  then: actions([Sessioning.delete, { session }]),
+});
+
+export const LogoutResponse: Sync = ({ request }) => ({
+  when: actions(
+    [Requesting.request, { path: "/auth/logout" }, { request }],
+    [Sessioning.delete, {}, {}],
+  ),
+  then: actions([Requesting.respond, { request, clearSession: true }]),
+});
+
+export const LogoutOthersRequest: Sync = ({ request, session }) => ({
+  when: actions(
+    [Requesting.request, { path: "/auth/logout-others" }, { request }],
+    [Sessioning.touch, { session }, {}],
+  ),
+  then: actions([Sessioning.deleteOthers, { session }]),
+});
+
+export const LogoutOthersResponse: Sync = ({ request, count }) => ({
+  when: actions(
+    [Requesting.request, { path: "/auth/logout-others" }, { request }],
+    [Sessioning.deleteOthers, {}, { count }],
+  ),
+  then: actions([Requesting.respond, { request, count }]),
+});
+
+export const LogoutAllRequest: Sync = ({ request, session, user }) => ({
+  when: actions(
+    [Requesting.request, { path: "/auth/logout-all" }, { request }],
+    [Sessioning.touch, { session }, {}],
+  ),
+  where: (frames) => withUser(frames, session, user),
+  then: actions([Sessioning.deleteAllForUser, { user }]),
+});
+
+export const LogoutAllResponse: Sync = ({ request, count }) => ({
+  when: actions(
+    [Requesting.request, { path: "/auth/logout-all" }, { request }],
+    [Sessioning.deleteAllForUser, {}, { count }],
+  ),
+  then: actions([Requesting.respond, { request, count, clearSession: true }]),
+});
+
+/** A session that vanished between the touch and the action (a racing logout): 401. */
+export const SessionGoneError: Sync = ({ request, error }) => ({
+  when: actions(
+    [Requesting.request, {}, { request }],
+    [Sessioning.touch, {}, {}],
+    [Sessioning.delete, {}, { error }],
+  ),
+  then: actions([Requesting.respond, { request, error: UNAUTHENTICATED, status: 401 }]),
+});
+
+export const PasswordRequest: Sync = (
+  { request, session, user, currentPassword, newPassword },
+) => ({
+  when: actions(
+    [Requesting.request, { path: "/auth/password" }, { request }],
+    [Sessioning.touch, { session }, {}],
+  ),
+  where: async (frames) =>
+    withInputs(await withUser(frames, session, user), request, { currentPassword, newPassword }),
+  then: actions([PasswordAuthentication.changePassword, { user, currentPassword, newPassword }]),
+});
+
+export const PasswordChanged: Sync = ({ request, session }) => ({
+  when: actions(
+    [Requesting.request, { path: "/auth/password" }, { request }],
+    [Sessioning.touch, { session }, {}],
+    [PasswordAuthentication.changePassword, {}, {}],
+  ),
+  then: actions(
+    [Sessioning.deleteOthers, { session }],
+    [Sessioning.rotate, { session }],
+  ),
+});
+
+export const PasswordResponse: Sync = ({ request, session }) => ({
+  when: actions(
+    [Requesting.request, { path: "/auth/password" }, { request }],
+    [Sessioning.rotate, {}, { session }],
+  ),
+  then: actions([Requesting.respond, { request, session }]),
+});
+
+export const PasswordError: Sync = ({ request, error, status }) => ({
+  when: actions(
+    [Requesting.request, { path: "/auth/password" }, { request }],
+    [PasswordAuthentication.changePassword, {}, { error }],
+  ),
+  where: (frames) =>
+    bind(frames, status, (f) => f[error] === AuthErrors.CHANGE_WRONG_PASSWORD ? 401 : 400),
+  then: actions([Requesting.respond, { request, error, status }]),
+});
