@@ -1,0 +1,350 @@
+/**
+ * The /api/auth API end to end: the HTTP app on the real engine, syncs and concepts, against the
+ * embedded database, through `app.request()` (and the cookie jar done by hand, as a browser
+ * would). Argon2 runs with weak parameters here to keep the suite fast; the concept's own tests
+ * cover the OWASP defaults.
+ */
+import assert from "node:assert/strict";
+import { wireConcepts } from "../src/concepts/mod.ts";
+import { createApp } from "../src/http/app.ts";
+import type { AccessLogEntry } from "../src/http/types.ts";
+import { syncs } from "../src/syncs/mod.ts";
+import { testDb } from "../src/utils/database.ts";
+import { Logging } from "../src/engine/mod.ts";
+import { type LogEntry, Logger } from "../src/utils/log.ts";
+
+const WEAK = { memoryCost: 256, timeCost: 1, parallelism: 1 };
+
+interface Harness {
+  call(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; json: unknown; headers: Headers }>;
+  logs: string[];
+  now: { ms: number };
+}
+
+async function withApi(fn: (h: Harness) => Promise<void>): Promise<void> {
+  const [db, client] = await testDb();
+  const logs: string[] = [];
+  const now = { ms: Date.parse("2026-11-22T12:00:00Z") };
+  try {
+    const { Engine, Requesting, Sessioning } = wireConcepts(db, {
+      engine: {
+        logging: Logging.TRACE,
+        logger: new Logger((e: LogEntry) => logs.push(JSON.stringify(e))),
+      },
+      requesting: { timeoutMs: 20_000 },
+      sessioning: { now: () => now.ms },
+      passwordAuthentication: { argon2: WEAK },
+      rateLimiting: { limit: 10, windowMs: 600_000, now: () => now.ms },
+    });
+    Engine.register(syncs);
+    const app = createApp({
+      Requesting,
+      Sessioning,
+      health: () => Promise.resolve(true),
+      store: "embedded",
+      config: { cookieSecure: true, appOrigins: [], trustProxy: false },
+      log: (e: AccessLogEntry) => logs.push(JSON.stringify(e)),
+    });
+    await fn({
+      logs,
+      now,
+      async call(method, path, body, headers = {}) {
+        const init: RequestInit = { method, headers: { ...headers } };
+        if (method === "POST") {
+          (init.headers as Record<string, string>)["content-type"] = "application/json";
+          init.body = typeof body === "string" ? body : JSON.stringify(body ?? {});
+        }
+        const res = await app.request(`http://localhost${path}`, init, {
+          remoteAddr: { hostname: headers["x-test-ip"] ?? "192.0.2.1" },
+        });
+        return { status: res.status, json: await res.json(), headers: res.headers };
+      },
+    });
+  } finally {
+    await client.close();
+  }
+}
+
+/** The session cookie's value from a response, or undefined. */
+function cookieOf(headers: Headers): string | undefined {
+  for (const c of headers.getSetCookie()) {
+    const m = /^__Host-session=([^;]*)/.exec(c);
+    if (m && m[1] !== "") return m[1];
+  }
+  return undefined;
+}
+
+const asCookie = (token: string) => ({ cookie: `__Host-session=${token}` });
+const asBearer = (token: string) => ({ authorization: `Bearer ${token}` });
+const PASSWORD = "correct horse battery";
+
+Deno.test("POST /api/auth/* principle: register, me, me again, logout, me refused", async () => {
+  await withApi(async ({ call, logs }) => {
+    const reg = await call("POST", "/api/auth/register", { username: "Alice", password: PASSWORD });
+    assert.equal(reg.status, 201);
+    const user = (reg.json as { user: string }).user;
+    assert.deepEqual(reg.json, { user });
+    const token = cookieOf(reg.headers);
+    assert.ok(token, "register sets the session cookie");
+    assert.match(
+      reg.headers.getSetCookie()[0],
+      /^__Host-session=[^;]+; Max-Age=\d+; Path=\/; HttpOnly; Secure; SameSite=Lax$|^__Host-session=[^;]+; Path=\/; HttpOnly; Secure; SameSite=Lax$/,
+    );
+    for (let i = 0; i < 2; i++) {
+      const me = await call("GET", "/api/auth/me", undefined, asCookie(token));
+      assert.equal(me.status, 200);
+      assert.deepEqual(me.json, { user, username: "alice" });
+    }
+    const out = await call("POST", "/api/auth/logout", {}, asCookie(token));
+    assert.equal(out.status, 200);
+    assert.deepEqual(out.json, {});
+    assert.ok(out.headers.getSetCookie().some((c) => /^__Host-session=;.*Max-Age=0/.test(c)));
+    const refused = await call("GET", "/api/auth/me", undefined, asCookie(token));
+    assert.equal(refused.status, 401);
+    assert.deepEqual(refused.json, {
+      error: "Cannot authenticate request: invalid or expired session",
+    });
+    const joined = logs.join("\n");
+    // The captured output is the real thing: access lines and the engine's TRACE of every action.
+    assert.ok(joined.includes('"path":"/api/auth/register"'));
+    assert.ok(joined.includes("PasswordAuthentication.register"));
+    assert.ok(!joined.includes(PASSWORD), "a password reached the logs");
+    assert.ok(!joined.includes(token.split(".")[1]), "a token secret reached the logs");
+  });
+});
+
+Deno.test("POST /api/auth/register refuses invalid input with 400 and a taken name with 409", async () => {
+  await withApi(async ({ call }) => {
+    assert.equal(
+      (await call("POST", "/api/auth/register", { username: "bob", password: PASSWORD })).status,
+      201,
+    );
+    const taken = await call("POST", "/api/auth/register", { username: "BOB", password: PASSWORD });
+    assert.equal(taken.status, 409);
+    assert.deepEqual(taken.json, { error: "Cannot register: username taken" });
+    for (
+      const body of [
+        { username: "bob2", password: "short" },
+        { username: "b", password: PASSWORD },
+        { username: { $ne: null }, password: PASSWORD },
+        { username: "carol", password: { $gt: "" } },
+        { password: PASSWORD },
+        {},
+      ]
+    ) {
+      const r = await call("POST", "/api/auth/register", body);
+      assert.equal(r.status, 400, JSON.stringify(body));
+      assert.equal(typeof (r.json as { error: unknown }).error, "string");
+    }
+  });
+});
+
+Deno.test("POST /api/auth/login gives the same answer for an unknown name and a wrong password", async () => {
+  await withApi(async ({ call }) => {
+    await call("POST", "/api/auth/register", { username: "dave", password: PASSWORD });
+    const unknown = await call("POST", "/api/auth/login", {
+      username: "nobody",
+      password: PASSWORD,
+    });
+    const wrong = await call("POST", "/api/auth/login", {
+      username: "dave",
+      password: "wrong pass 1",
+    });
+    assert.equal(unknown.status, 401);
+    assert.equal(wrong.status, 401);
+    assert.deepEqual(unknown.json, wrong.json);
+    assert.deepEqual(wrong.json, { error: "Cannot authenticate: invalid username or password" });
+    for (
+      const body of [
+        { username: { $ne: null }, password: { $ne: null } },
+        { username: "dave", password: { $gt: "" } },
+        { username: ["dave"], password: PASSWORD },
+        {},
+      ]
+    ) {
+      const r = await call("POST", "/api/auth/login", body);
+      assert.equal(r.status, 400, JSON.stringify(body));
+      assert.equal(cookieOf(r.headers), undefined);
+    }
+  });
+});
+
+Deno.test("POST /api/auth/login ends a session presented with it (fixation defence)", async () => {
+  await withApi(async ({ call }) => {
+    const reg = await call("POST", "/api/auth/register", { username: "erin", password: PASSWORD });
+    const old = cookieOf(reg.headers)!;
+    const login = await call(
+      "POST",
+      "/api/auth/login",
+      { username: "erin", password: PASSWORD },
+      asCookie(old),
+    );
+    assert.equal(login.status, 200);
+    const fresh = cookieOf(login.headers)!;
+    assert.notEqual(fresh, old);
+    assert.equal((await call("GET", "/api/auth/me", undefined, asCookie(old))).status, 401);
+    assert.equal((await call("GET", "/api/auth/me", undefined, asCookie(fresh))).status, 200);
+  });
+});
+
+Deno.test("POST /api/auth/login throttles the 11th attempt, right password included; others unaffected", async () => {
+  await withApi(async ({ call, now }) => {
+    await call("POST", "/api/auth/register", { username: "frank", password: PASSWORD });
+    await call("POST", "/api/auth/register", { username: "grace", password: PASSWORD });
+    for (let i = 0; i < 10; i++) {
+      const r = await call("POST", "/api/auth/login", {
+        username: "frank",
+        password: "wrong pass " + i,
+      });
+      assert.equal(r.status, 401, `attempt ${i + 1}`);
+    }
+    const eleventh = await call("POST", "/api/auth/login", {
+      username: "frank",
+      password: PASSWORD,
+    });
+    assert.equal(eleventh.status, 429);
+    const retry = Number(eleventh.headers.get("retry-after"));
+    assert.ok(retry > 0 && retry <= 600, `Retry-After ${retry}`);
+    assert.equal(cookieOf(eleventh.headers), undefined);
+    // Another username from another IP logs in.
+    const other = await call(
+      "POST",
+      "/api/auth/login",
+      { username: "grace", password: PASSWORD },
+      { "x-test-ip": "198.51.100.7" },
+    );
+    assert.equal(other.status, 200);
+    // After the window, frank logs in again.
+    now.ms += 600_000;
+    const later = await call("POST", "/api/auth/login", { username: "frank", password: PASSWORD }, {
+      "x-test-ip": "203.0.113.9",
+    });
+    assert.equal(later.status, 200);
+  });
+});
+
+Deno.test("POST /api/auth/* revocation is immediate: revoke, logout-others, logout-all, password", async () => {
+  await withApi(async ({ call }) => {
+    const reg = await call("POST", "/api/auth/register", { username: "heidi", password: PASSWORD });
+    const a = cookieOf(reg.headers)!;
+    const login = async () =>
+      cookieOf(
+        (await call("POST", "/api/auth/login", { username: "heidi", password: PASSWORD })).headers,
+      )!;
+    const me = async (t: string) =>
+      (await call("GET", "/api/auth/me", undefined, asCookie(t))).status;
+
+    // sessions lists both, marks the current one; revoke ends the other by id.
+    const b = await login();
+    const list = await call("GET", "/api/auth/sessions", undefined, asCookie(a));
+    assert.equal(list.status, 200);
+    const sessions = (list.json as { sessions: { id: string; current: boolean }[] }).sessions;
+    assert.equal(sessions.length, 2);
+    assert.deepEqual(sessions.map((s) => s.current).sort(), [false, true]);
+    assert.ok(sessions.every((s) => !JSON.stringify(s).includes(b.split(".")[1])));
+    const bId = b.split(".")[0];
+    assert.equal(
+      (await call("POST", "/api/auth/sessions/revoke", { id: bId }, asCookie(a))).status,
+      200,
+    );
+    assert.equal(await me(b), 401);
+    assert.equal(
+      (await call("POST", "/api/auth/sessions/revoke", { id: bId }, asCookie(a))).status,
+      404,
+    );
+    assert.equal(
+      (await call("POST", "/api/auth/sessions/revoke", { id: { $ne: null } }, asCookie(a))).status,
+      404,
+    );
+
+    // logout-others keeps this one.
+    const c = await login();
+    const d = await login();
+    const others = await call("POST", "/api/auth/logout-others", {}, asCookie(a));
+    assert.deepEqual([others.status, others.json], [200, { count: 2 }]);
+    assert.deepEqual([await me(a), await me(c), await me(d)], [200, 401, 401]);
+
+    // password: the others end, this one is rotated.
+    const e = await login();
+    const bad = await call("POST", "/api/auth/password", {
+      currentPassword: "wrong pass x",
+      newPassword: "new password 1",
+    }, asCookie(a));
+    assert.equal(bad.status, 401);
+    const weak = await call("POST", "/api/auth/password", {
+      currentPassword: PASSWORD,
+      newPassword: "short",
+    }, asCookie(a));
+    assert.equal(weak.status, 400);
+    const changed = await call("POST", "/api/auth/password", {
+      currentPassword: PASSWORD,
+      newPassword: "new password 1",
+    }, asCookie(a));
+    assert.equal(changed.status, 200);
+    const rotated = cookieOf(changed.headers)!;
+    assert.ok(rotated && rotated !== a);
+    assert.deepEqual([await me(a), await me(e), await me(rotated)], [401, 401, 200]);
+
+    // logout-all ends every session, this one included.
+    const f = cookieOf(
+      (await call("POST", "/api/auth/login", { username: "heidi", password: "new password 1" }))
+        .headers,
+    )!;
+    const all = await call("POST", "/api/auth/logout-all", {}, asCookie(rotated));
+    assert.deepEqual([all.status, all.json], [200, { count: 2 }]);
+    assert.deepEqual([await me(rotated), await me(f)], [401, 401]);
+  });
+});
+
+Deno.test("POST /api/auth/login with transport bearer returns the token in JSON, never a cookie", async () => {
+  await withApi(async ({ call }) => {
+    await call("POST", "/api/auth/register", { username: "ivan", password: PASSWORD });
+    const login = await call("POST", "/api/auth/login", {
+      username: "ivan",
+      password: PASSWORD,
+      transport: "bearer",
+    });
+    assert.equal(login.status, 200);
+    const { session, user } = login.json as { session: string; user: string };
+    assert.match(session, /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/);
+    assert.deepEqual(login.headers.getSetCookie(), []);
+    const me = await call("POST", "/api/auth/me", {}, asBearer(session));
+    assert.deepEqual([me.status, me.json], [200, { user, username: "ivan" }]);
+    const out = await call("POST", "/api/auth/logout", {}, asBearer(session));
+    assert.equal(out.status, 200);
+    assert.equal((await call("POST", "/api/auth/me", {}, asBearer(session))).status, 401);
+  });
+});
+
+Deno.test("POST /api/auth/* routes that need a session answer 401 to none, junk and injection", async () => {
+  await withApi(async ({ call }) => {
+    const routes = [
+      "/api/auth/logout",
+      "/api/auth/me",
+      "/api/auth/sessions",
+      "/api/auth/sessions/revoke",
+      "/api/auth/logout-others",
+      "/api/auth/logout-all",
+      "/api/auth/password",
+    ];
+    for (const route of routes) {
+      for (
+        const [body, headers] of [
+          [{}, {}],
+          [{ session: { $ne: null } }, {}],
+          [{ session: "x.y" }, {}],
+          [{}, asBearer("not-a-token")],
+          [{}, asCookie("abc.def")],
+        ] as [unknown, Record<string, string>][]
+      ) {
+        const r = await call("POST", route, body, headers);
+        assert.equal(r.status, 401, `${route} ${JSON.stringify(body)} ${JSON.stringify(headers)}`);
+      }
+    }
+  });
+});
