@@ -303,3 +303,17 @@ Deno.test("request() round trips leave no pending requests and no engine records
     assert.deepEqual(Engine.stats(), { flows: 0, records: 0, syncs: 1 });
   });
 });
+
+Deno.test("_getInput() gives a pending request's inputs without its path, and [] once collected", async () => {
+  await withRequesting({}, async ({ raw }) => {
+    const started = await raw.request({ path: "/x", username: "alice", extra: { a: 1 } });
+    assert.ok("request" in started);
+    assert.deepEqual(await raw._getInput({ request: started.request }), [
+      { input: { username: "alice", extra: { a: 1 } } },
+    ]);
+    await raw.respond({ request: started.request, ok: true });
+    await raw._awaitResponse({ request: started.request });
+    assert.deepEqual(await raw._getInput({ request: started.request }), []);
+    assert.deepEqual(await raw._getInput({ request: { $ne: null } as never }), []);
+  });
+});
