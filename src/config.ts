@@ -31,6 +31,14 @@ export interface Config {
     saveResponses: boolean;
     savedTtlMs: number;
   };
+  /** Connection limits of the HTTP server (src/http/server.ts). */
+  server: {
+    headersTimeoutMs: number;
+    idleTimeoutMs: number;
+    bodyTimeoutMs: number;
+    sendTimeoutMs: number;
+    maxConnections: number;
+  };
   http: {
     cookieSecure: boolean;
     appOrigins: string[];
@@ -148,6 +156,16 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       timeoutMs: duration("REQUESTING_TIMEOUT", 10_000),
       saveResponses: bool("REQUESTING_SAVE_RESPONSES", false),
       savedTtlMs: duration("REQUESTING_SAVED_TTL", UNITS.d),
+    },
+    server: {
+      headersTimeoutMs: duration("HTTP_HEADERS_TIMEOUT", 10_000),
+      idleTimeoutMs: duration("HTTP_IDLE_TIMEOUT", 60_000),
+      bodyTimeoutMs: duration("HTTP_BODY_TIMEOUT", 10_000),
+      sendTimeoutMs: duration("HTTP_SEND_TIMEOUT", 10_000),
+      maxConnections: (() => {
+        const v = get("HTTP_MAX_CONNECTIONS");
+        return v === undefined ? 1024 : parseInteger("HTTP_MAX_CONNECTIONS", v, 1, 1_000_000);
+      })(),
     },
     http: {
       cookieSecure: bool("SESSION_COOKIE_SECURE", true),

@@ -7,6 +7,8 @@ import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { wireConcepts } from "./concepts/mod.ts";
 import { Logging } from "./engine/mod.ts";
 import { createApp } from "./http/app.ts";
+import { MAX_BODY_BYTES } from "./http/body.ts";
+import { serveHttp } from "./http/server.ts";
 import { syncs } from "./syncs/mod.ts";
 import { getDb } from "./utils/database.ts";
 import { jsonLineSink, Logger, type LogSink } from "./utils/log.ts";
@@ -73,12 +75,16 @@ export async function startService(
         sessionCookieMaxAgeSec: Math.floor(config.session.absoluteTtlMs / 1000),
       },
     });
-    const server = Deno.serve({
+    const server = serveHttp({
       hostname: config.host,
       port: config.port,
-      onListen: () => {},
-    }, app.fetch);
-    const addr = server.addr as Deno.NetAddr;
+      ...config.server,
+      // The transport's cap on a body; the app answers 413 past the same limit.
+      maxBodyBytes: MAX_BODY_BYTES,
+      handler: app.fetch,
+      log: (event) => log({ time: new Date().toISOString(), ...event }),
+    });
+    const addr = server.addr;
     const url = `http://${
       addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname
     }:${addr.port}`;

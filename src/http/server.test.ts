@@ -1,0 +1,332 @@
+/**
+ * The HTTP/1.1 server over raw sockets: deadlines for heads, bodies and idle keep-alive
+ * connections, the connection cap, strict framing, and ordinary requests (keep-alive,
+ * pipelining, chunked bodies, HEAD, 100-continue).
+ */
+import assert from "node:assert/strict";
+import { type HttpServer, type HttpServerOptions, MAX_HEAD_BYTES, serveHttp } from "./server.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+type Logged = { msg: string; [k: string]: unknown };
+
+function start(
+  overrides: Partial<HttpServerOptions> = {},
+  logged: Logged[] = [],
+): HttpServer {
+  return serveHttp({
+    hostname: "127.0.0.1",
+    port: 0,
+    headersTimeoutMs: 300,
+    idleTimeoutMs: 400,
+    bodyTimeoutMs: 300,
+    sendTimeoutMs: 300,
+    maxConnections: 100,
+    maxBodyBytes: 1024,
+    sweepIntervalMs: 50,
+    log: (e) => logged.push(e),
+    handler: async (req) => {
+      const body = req.body ? await req.text() : "";
+      return Response.json({ method: req.method, path: new URL(req.url).pathname, body });
+    },
+    ...overrides,
+  });
+}
+
+async function connect(server: HttpServer): Promise<Deno.TcpConn> {
+  return await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+}
+
+/** Everything the server sends until it closes the connection (or `ms` pass: then null). */
+async function readUntilClosed(conn: Deno.Conn, ms = 3000): Promise<string | null> {
+  const chunks: string[] = [];
+  const buf = new Uint8Array(65536);
+  const timer = setTimeout(() => conn.close(), ms);
+  try {
+    for (;;) {
+      const n = await conn.read(buf);
+      if (n === null) return chunks.join("");
+      chunks.push(decoder.decode(buf.subarray(0, n)));
+    }
+  } catch {
+    return null; // closed by our timer: the server kept it open
+  } finally {
+    clearTimeout(timer);
+    try {
+      conn.close();
+    } catch { /* closed */ }
+  }
+}
+
+/** Reads one response (head and Content-Length body) from a kept-alive connection. */
+async function readResponse(conn: Deno.Conn, pending: { text: string }): Promise<string> {
+  const buf = new Uint8Array(65536);
+  for (;;) {
+    const headEnd = pending.text.indexOf("\r\n\r\n");
+    if (headEnd >= 0) {
+      const length = Number(/content-length: (\d+)/i.exec(pending.text.slice(0, headEnd))?.[1]);
+      const total = headEnd + 4 + length;
+      if (pending.text.length >= total) {
+        const response = pending.text.slice(0, total);
+        pending.text = pending.text.slice(total);
+        return response;
+      }
+    }
+    const n = await conn.read(buf);
+    if (n === null) throw new Error("closed before a whole response");
+    pending.text += decoder.decode(buf.subarray(0, n));
+  }
+}
+
+async function send(conn: Deno.Conn, text: string): Promise<void> {
+  await conn.write(encoder.encode(text));
+}
+
+Deno.test("serveHttp() closes a connection that sends half a header", async () => {
+  const logged: Logged[] = [];
+  const server = start({}, logged);
+  try {
+    const conn = await connect(server);
+    await send(conn, "GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ");
+    const started = Date.now();
+    const got = await readUntilClosed(conn);
+    assert.equal(got, "", "the server closed it without an answer");
+    assert.ok(Date.now() - started < 2000);
+    assert.ok(logged.some((e) => e.msg === "http connection timed out" && e.phase === "head"));
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("serveHttp() closes a connection that sends nothing, and one trickling its head", async () => {
+  const server = start();
+  try {
+    const idle = await connect(server);
+    const trickle = await connect(server);
+    let stop = false;
+    const trickling = (async () => {
+      // One byte every 100 ms never completes the head: the head deadline still applies.
+      for (const ch of "GET / HTTP/1.1\r\nHost: x\r\nX-A: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa") {
+        if (stop) return;
+        await trickle.write(encoder.encode(ch)).catch(() => stop = true);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    assert.equal(await readUntilClosed(idle), "");
+    const got = await readUntilClosed(trickle);
+    stop = true;
+    await trickling;
+    assert.equal(got, "");
+    assert.equal(server.connections, 0);
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("serveHttp() keeps a connection alive for several and pipelined requests, then closes it when idle", async () => {
+  const server = start();
+  try {
+    const conn = await connect(server);
+    const pending = { text: "" };
+    await send(conn, "GET /one HTTP/1.1\r\nHost: x\r\n\r\n");
+    const one = await readResponse(conn, pending);
+    assert.match(one, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.match(one, /connection: keep-alive/);
+    assert.ok(one.endsWith('{"method":"GET","path":"/one","body":""}'));
+    await send(
+      conn,
+      "POST /two HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}GET /three HTTP/1.1\r\nHost: x\r\n\r\n",
+    );
+    assert.ok((await readResponse(conn, pending)).endsWith('"path":"/two","body":"{}"}'));
+    assert.ok((await readResponse(conn, pending)).endsWith('"path":"/three","body":""}'));
+    // Idle past idleTimeoutMs: closed.
+    assert.equal(await readUntilClosed(conn), "");
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("serveHttp() closes a stalled body and logs a client that abandons its body as an abort", async () => {
+  const logged: Logged[] = [];
+  let handled = 0;
+  const server = start({
+    handler: () => {
+      handled++;
+      return new Response("{}");
+    },
+  }, logged);
+  try {
+    const stalled = await connect(server);
+    await send(stalled, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"a":');
+    assert.equal(await readUntilClosed(stalled), "");
+    assert.ok(logged.some((e) => e.msg === "http connection timed out" && e.phase === "body"));
+
+    const abandoned = await connect(server);
+    await send(abandoned, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"a":');
+    abandoned.close();
+    const deadline = Date.now() + 2000;
+    while (!logged.some((e) => e.msg === "http client abort") && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.ok(logged.some((e) => e.msg === "http client abort" && e.phase === "body"));
+    assert.equal(handled, 0, "an incomplete request never reaches the handler");
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("serveHttp() refuses bad framing with 4xx and closes the connection", async () => {
+  let handled = 0;
+  const server = start({
+    handler: () => {
+      handled++;
+      return new Response("{}");
+    },
+  });
+  const cases: Array<[string, RegExp]> = [
+    ["GET / HTTP/1.1\r\n\r\n", /^HTTP\/1\.1 400 /],
+    ["GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", /^HTTP\/1\.1 400 /],
+    [
+      "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n",
+      /^HTTP\/1\.1 400 /,
+    ],
+    [
+      "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n",
+      /^HTTP\/1\.1 400 /,
+    ],
+    ["POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", /^HTTP\/1\.1 400 /],
+    ["POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", /^HTTP\/1\.1 501 /],
+    ["POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n", /^HTTP\/1\.1 413 /],
+    ["GET / HTTP/1.1\r\nHost: x\r\nBad Header: 1\r\n\r\n", /^HTTP\/1\.1 400 /],
+    ["GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", /^HTTP\/1\.1 400 /],
+    ["GET nothing HTTP/1.1\r\nHost: x\r\n\r\n", /^HTTP\/1\.1 400 /],
+    ["GET / HTTP/2.0\r\nHost: x\r\n\r\n", /^HTTP\/1\.1 400 /],
+    [
+      `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(MAX_HEAD_BYTES)}\r\n\r\n`,
+      /^HTTP\/1\.1 431 /,
+    ],
+    ["GET / HTTP/1.1\r\nHost: bad host\r\n\r\n", /^HTTP\/1\.1 400 /],
+    [
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+      /^HTTP\/1\.1 400 /,
+    ],
+  ];
+  try {
+    for (const [request, expected] of cases) {
+      const conn = await connect(server);
+      await send(conn, request);
+      const got = await readUntilClosed(conn);
+      assert.ok(got !== null, `kept open after ${JSON.stringify(request.slice(0, 60))}`);
+      assert.match(got, expected, JSON.stringify(request.slice(0, 60)));
+      assert.match(got, /connection: close/);
+      assert.match(got, /\{"error":"Cannot read (request|body): /);
+    }
+    assert.equal(handled, 0);
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("serveHttp() reads chunked bodies, honours 100-continue, and answers HEAD without a body", async () => {
+  const server = start();
+  try {
+    let conn = await connect(server);
+    await send(
+      conn,
+      "POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
+        '3;ext=1\r\n{"a\r\n4\r\n":1}\r\n0\r\nX-Trailer: t\r\n\r\n',
+    );
+    let got = await readUntilClosed(conn);
+    assert.ok(got?.endsWith('"body":"{\\"a\\":1}"}'), got ?? "");
+
+    conn = await connect(server);
+    await send(
+      conn,
+      "POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+    );
+    const buf = new Uint8Array(1024);
+    const n = await conn.read(buf);
+    assert.equal(decoder.decode(buf.subarray(0, n!)), "HTTP/1.1 100 Continue\r\n\r\n");
+    await send(conn, "{}");
+    got = await readUntilClosed(conn);
+    assert.match(got ?? "", /^HTTP\/1\.1 200 OK/);
+
+    conn = await connect(server);
+    await send(conn, "HEAD /h HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    got = await readUntilClosed(conn);
+    assert.match(got ?? "", /content-length: \d+\r\n/);
+    assert.ok(got?.endsWith("\r\n\r\n"), "no body after the head");
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("serveHttp() at its connection cap closes a waiting connection for a newcomer, or answers 503 when all are busy", async () => {
+  const logged: Logged[] = [];
+  let release!: () => void;
+  const gate = new Promise<void>((r) => release = r);
+  let waiting = 0;
+  const server = start({
+    maxConnections: 3,
+    headersTimeoutMs: 10_000,
+    idleTimeoutMs: 10_000,
+    handler: async (req) => {
+      if (new URL(req.url).pathname === "/wait") {
+        waiting++;
+        await gate;
+      }
+      return Response.json({ ok: true });
+    },
+  }, logged);
+  try {
+    const idle = await Promise.all([connect(server), connect(server), connect(server)]);
+    // A fourth client is served: the oldest idle connection made room.
+    const res = await fetch(`http://127.0.0.1:${server.addr.port}/`, {
+      headers: { connection: "close" },
+    });
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+    for (const c of idle) c.close();
+
+    // Three busy connections: a fourth gets 503 and is closed.
+    const busy = await Promise.all([connect(server), connect(server), connect(server)]);
+    for (const c of busy) {
+      await send(c, "GET /wait HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    }
+    const deadline = Date.now() + 2000;
+    while (waiting < 3 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const extra = await connect(server);
+    const got = await readUntilClosed(extra);
+    assert.match(got ?? "", /^HTTP\/1\.1 503 /);
+    assert.ok(logged.some((e) => e.msg === "http connection refused: at the connection cap"));
+    release();
+    for (const c of busy) assert.match(await readUntilClosed(c) ?? "", /^HTTP\/1\.1 200 /);
+  } finally {
+    release();
+    await server.shutdown();
+  }
+});
+
+Deno.test("serveHttp() answers 500 when the handler throws, and keeps serving", async () => {
+  const logged: Logged[] = [];
+  const server = start({
+    handler: (req) => {
+      if (new URL(req.url).pathname === "/boom") throw new Error("secret detail");
+      return Response.json({ ok: true });
+    },
+  }, logged);
+  try {
+    const boom = await fetch(`http://127.0.0.1:${server.addr.port}/boom`);
+    assert.equal(boom.status, 500);
+    assert.deepEqual(await boom.json(), { error: "Internal error" });
+    assert.ok(!JSON.stringify(logged).includes("secret detail"));
+    const ok = await fetch(`http://127.0.0.1:${server.addr.port}/`);
+    assert.equal(ok.status, 200);
+    await ok.body?.cancel();
+  } finally {
+    await server.shutdown();
+  }
+});

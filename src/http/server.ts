@@ -1,0 +1,624 @@
+/**
+ * The HTTP/1.1 server that carries the app: our own accept loop and connection handling on
+ * `Deno.listen`, because `Deno.serve` offers no header, idle or body timeouts and stops serving
+ * for good after one accept error such as EMFILE (denoland/deno#3515; seen here: one flood of idle
+ * connections under a low file limit ended the process).
+ *
+ * What it guarantees:
+ * - a connection must deliver a complete request head within `headersTimeoutMs` of opening (or
+ *   of its first byte after an idle keep-alive gap), its body within `bodyTimeoutMs` of the head,
+ *   and must take each response within `sendTimeoutMs`; an idle keep-alive connection is closed
+ *   after `idleTimeoutMs`. One sweep a second closes every connection past its deadline;
+ * - at most `maxConnections` connections (also capped below the process's open-file limit): at
+ *   the cap, the longest-waiting connection that has sent nothing of its current request is
+ *   closed to make room, and when none is, the newcomer gets 503 and is closed;
+ * - an accept error (EMFILE, ENFILE, ...) is logged and retried with back-off; it never ends the
+ *   server or the process;
+ * - strict framing: a request head over 16 KiB is 431, `Transfer-Encoding` together with
+ *   `Content-Length`, an unknown transfer coding, a bad or repeated `Content-Length`, a malformed
+ *   request line or header, or HTTP/1.1 without `Host` is 400, and the connection is closed;
+ *   a body over `maxBodyBytes` is 413 before it is read; `Expect: 100-continue` is honoured;
+ * - a client that goes away before its request is complete is logged as a client abort.
+ *
+ * Request bodies are read whole before the handler runs (they are small JSON here); responses are
+ * buffered and sent with `Content-Length` in one write.
+ */
+
+/** The handler: the app's `fetch`, given the client's address as hono's `c.env`. */
+export type FetchHandler = (
+  request: Request,
+  info: { remoteAddr: Deno.NetAddr },
+) => Response | Promise<Response>;
+
+export interface HttpServerLimits {
+  /** From connection open (or the first byte after an idle gap) to the end of the request head. */
+  headersTimeoutMs: number;
+  /** How long a keep-alive connection may wait, idle, for its next request. */
+  idleTimeoutMs: number;
+  /** From the end of the head to the end of the body. */
+  bodyTimeoutMs: number;
+  /** How long the client may take to receive one response. */
+  sendTimeoutMs: number;
+  /** Open connections at most (lowered to fit the open-file limit). */
+  maxConnections: number;
+  /** The largest request body read; a larger declared or chunked body is 413. */
+  maxBodyBytes: number;
+}
+
+export interface HttpServerOptions extends HttpServerLimits {
+  hostname: string;
+  port: number;
+  handler: FetchHandler;
+  /** Structured events: accept errors, refused connections, client aborts. No request data. */
+  log?: (event: { level: "info" | "warn" | "error"; msg: string; [k: string]: unknown }) => void;
+  /** How often deadlines are checked; default 1000 ms. */
+  sweepIntervalMs?: number;
+  /** TLS: PEM certificate and key. Without them the server speaks plain HTTP. */
+  tls?: { cert: string; key: string };
+}
+
+export interface HttpServer {
+  readonly addr: Deno.NetAddr;
+  /** Open connections now. */
+  readonly connections: number;
+  /** The connection cap in force (after fitting it to the open-file limit). */
+  readonly maxConnections: number;
+  /** Stops accepting, lets requests in progress finish (at most `graceMs`), closes the rest. */
+  shutdown(graceMs?: number): Promise<void>;
+}
+
+/** The largest request head (request line and headers). */
+export const MAX_HEAD_BYTES = 16 * 1024;
+/** Descriptors kept free for the store, the journal and the driver when fitting the cap. */
+const FD_RESERVE = 64;
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) (\S+) HTTP\/1\.([01])$/;
+const REASONS: Record<number, string> = {
+  100: "Continue",
+  200: "OK",
+  201: "Created",
+  204: "No Content",
+  301: "Moved Permanently",
+  302: "Found",
+  303: "See Other",
+  304: "Not Modified",
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  409: "Conflict",
+  413: "Content Too Large",
+  415: "Unsupported Media Type",
+  429: "Too Many Requests",
+  431: "Request Header Fields Too Large",
+  500: "Internal Server Error",
+  501: "Not Implemented",
+  503: "Service Unavailable",
+  504: "Gateway Timeout",
+};
+const encoder = new TextEncoder();
+const latin1 = new TextDecoder("latin1");
+
+/** The soft open-file limit of this process, from /proc (Linux); undefined elsewhere. */
+export function openFileLimit(): number | undefined {
+  try {
+    const limits = Deno.readTextFileSync("/proc/self/limits");
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(limits);
+    return m && m[1] !== "unlimited" ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A failure that answers with `status` and closes the connection. */
+class RequestError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+/** Where a connection is: what it waits for decides its deadline. */
+type Phase = "head" | "idle" | "body" | "handling" | "sending";
+
+interface Connection {
+  conn: Deno.Conn;
+  phase: Phase;
+  deadline: number;
+  /** Bytes of the current request received (0: nothing yet, evictable at the cap). */
+  started: boolean;
+  closed: boolean;
+}
+
+interface ParsedHead {
+  method: string;
+  target: string;
+  minor: number;
+  headers: Headers;
+  contentLength: number;
+  chunked: boolean;
+  keepAlive: boolean;
+  expectContinue: boolean;
+}
+
+/** Starts serving; resolves once listening. */
+export function serveHttp(options: HttpServerOptions): HttpServer {
+  const log = options.log ?? (() => {});
+  const listener: Deno.Listener = options.tls
+    ? Deno.listenTls({
+      hostname: options.hostname,
+      port: options.port,
+      cert: options.tls.cert,
+      key: options.tls.key,
+    })
+    : Deno.listen({ hostname: options.hostname, port: options.port });
+  const addr = listener.addr as Deno.NetAddr;
+  const fdLimit = openFileLimit();
+  const maxConnections = fdLimit === undefined
+    ? options.maxConnections
+    : Math.max(1, Math.min(options.maxConnections, fdLimit - FD_RESERVE));
+  const open = new Set<Connection>();
+  const serving = new Set<Promise<void>>();
+  let closing = false;
+  const scheme = options.tls ? "https" : "http";
+
+  const close = (c: Connection) => {
+    if (c.closed) return;
+    c.closed = true;
+    open.delete(c);
+    try {
+      c.conn.close();
+    } catch { /* already closed */ }
+  };
+
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    for (const c of open) {
+      if (c.deadline <= now) {
+        if (c.phase === "body" || (c.phase === "head" && c.started)) {
+          log({ level: "info", msg: "http connection timed out", phase: c.phase });
+        }
+        close(c);
+      }
+    }
+  }, options.sweepIntervalMs ?? 1000);
+  Deno.unrefTimer(sweep);
+
+  /** Makes room for one more connection; false when every open one is busy. */
+  const makeRoom = (): boolean => {
+    if (open.size < maxConnections) return true;
+    let victim: Connection | undefined;
+    for (const c of open) {
+      if ((c.phase === "head" || c.phase === "idle") && !c.started) {
+        if (!victim || c.deadline < victim.deadline) victim = c;
+      }
+    }
+    if (!victim) return false;
+    close(victim);
+    return true;
+  };
+
+  const accepting = (async () => {
+    let backoff = 0;
+    for (;;) {
+      let conn: Deno.Conn;
+      try {
+        conn = await listener.accept();
+        backoff = 0;
+      } catch (e) {
+        if (closing || e instanceof Deno.errors.BadResource) return;
+        backoff = Math.min(backoff === 0 ? 10 : backoff * 2, 1000);
+        log({
+          level: "warn",
+          msg: "http accept failed",
+          error: e instanceof Error ? e.message : String(e),
+          retryInMs: backoff,
+        });
+        await new Promise((r) => setTimeout(r, backoff));
+        continue;
+      }
+      if (closing) {
+        conn.close();
+        return;
+      }
+      if (!makeRoom()) {
+        log({ level: "warn", msg: "http connection refused: at the connection cap" });
+        refuse(conn);
+        continue;
+      }
+      const c: Connection = {
+        conn,
+        phase: "head",
+        deadline: Date.now() + options.headersTimeoutMs,
+        started: false,
+        closed: false,
+      };
+      open.add(c);
+      const p = serveConnection(c).catch(() => {}).finally(() => {
+        close(c);
+        serving.delete(p);
+      });
+      serving.add(p);
+    }
+  })();
+
+  /** 503 to a connection over the cap, without reading it. */
+  function refuse(conn: Deno.Conn): void {
+    const body = '{"error":"Cannot accept connection: too many open connections"}';
+    const bytes = encoder.encode(
+      `HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n` +
+        `content-length: ${body.length}\r\nretry-after: 1\r\nconnection: close\r\n\r\n${body}`,
+    );
+    const timer = setTimeout(() => conn.close(), options.sendTimeoutMs);
+    conn.write(bytes).catch(() => {}).finally(() => {
+      clearTimeout(timer);
+      try {
+        conn.close();
+      } catch { /* already closed */ }
+    });
+  }
+
+  async function serveConnection(c: Connection): Promise<void> {
+    const remoteAddr = c.conn.remoteAddr as Deno.NetAddr;
+    const r = new ByteReader(c.conn);
+    for (;;) {
+      // The head.
+      let headEnd = -1;
+      let scanned = r.start;
+      for (;;) {
+        headEnd = indexOfCrlf2(r.buf, scanned, r.end);
+        if (headEnd >= 0 || r.end - r.start > MAX_HEAD_BYTES) break;
+        scanned = Math.max(r.start, r.end - 3);
+        const before = r.start;
+        if (!await r.fill()) {
+          if (r.end > r.start) log({ level: "info", msg: "http client abort", phase: "head" });
+          return;
+        }
+        scanned -= before - r.start;
+        if (!c.started) {
+          c.started = true;
+          c.phase = "head";
+          c.deadline = Date.now() + options.headersTimeoutMs;
+        }
+      }
+      if (headEnd < 0 || headEnd - r.start > MAX_HEAD_BYTES) {
+        await sendError(c, 431, "Cannot read request: header section too large");
+        return;
+      }
+      let head: ParsedHead;
+      try {
+        head = parseHead(latin1.decode(r.buf.subarray(r.start, headEnd)));
+      } catch (e) {
+        const err = e instanceof RequestError ? e : new RequestError(400, "malformed request");
+        await sendError(c, err.status, `Cannot read request: ${err.message}`);
+        return;
+      }
+      r.start = headEnd + 4;
+
+      // The body.
+      c.phase = "body";
+      c.deadline = Date.now() + options.bodyTimeoutMs;
+      if (head.contentLength > options.maxBodyBytes) {
+        await sendError(c, 413, `Cannot read body: larger than ${options.maxBodyBytes} bytes`);
+        return;
+      }
+      if (head.expectContinue && (head.chunked || head.contentLength > 0) && r.start === r.end) {
+        await c.conn.write(encoder.encode("HTTP/1.1 100 Continue\r\n\r\n")).catch(() => {});
+      }
+      let body: Uint8Array<ArrayBuffer> | null;
+      try {
+        body = head.chunked
+          ? await readChunked(r, options.maxBodyBytes)
+          : await r.take(head.contentLength);
+      } catch (e) {
+        const err = e instanceof RequestError ? e : new RequestError(400, "malformed body");
+        await sendError(c, err.status, `Cannot read body: ${err.message}`);
+        return;
+      }
+      if (body === null) {
+        log({ level: "info", msg: "http client abort", phase: "body" });
+        return;
+      }
+
+      // The answer.
+      c.phase = "handling";
+      c.deadline = Infinity;
+      let response: Response;
+      const hasBody = head.method !== "GET" && head.method !== "HEAD" &&
+        (head.chunked || head.contentLength > 0);
+      let request: Request;
+      try {
+        const host = head.headers.get("host") || `${addr.hostname}:${addr.port}`;
+        const url = head.target.startsWith("/")
+          ? new URL(`${scheme}://${host}${head.target}`)
+          : new URL(head.target);
+        request = new Request(url, {
+          method: head.method,
+          headers: head.headers,
+          body: hasBody ? body : null,
+        });
+      } catch {
+        await sendError(c, 400, "Cannot read request: invalid target or host");
+        return;
+      }
+      try {
+        response = await options.handler(request, { remoteAddr });
+      } catch (e) {
+        log({
+          level: "error",
+          msg: "http handler failed",
+          error: e instanceof Error ? e.name : "unknown",
+        });
+        response = Response.json({ error: "Internal error" }, { status: 500 });
+      }
+      if (c.closed) return;
+      const keepAlive = head.keepAlive && !closing &&
+        response.headers.get("connection")?.toLowerCase() !== "close";
+      c.phase = "sending";
+      c.deadline = Date.now() + options.sendTimeoutMs;
+      const sent = await sendResponse(c, response, head.method === "HEAD", keepAlive);
+      if (!sent || !keepAlive || c.closed) return;
+      c.started = r.end > r.start;
+      c.phase = c.started ? "head" : "idle";
+      c.deadline = Date.now() + (c.started ? options.headersTimeoutMs : options.idleTimeoutMs);
+    }
+  }
+
+  async function sendResponse(
+    c: Connection,
+    response: Response,
+    isHead: boolean,
+    keepAlive: boolean,
+  ): Promise<boolean> {
+    const status = response.status;
+    const noBody = status === 204 || status === 304 || (status >= 100 && status < 200);
+    let body: Uint8Array = new Uint8Array(0);
+    if (!noBody && response.body) {
+      try {
+        body = new Uint8Array(await response.arrayBuffer());
+      } catch {
+        return false;
+      }
+    } else if (response.body) {
+      await response.body.cancel().catch(() => {});
+    }
+    let head = `HTTP/1.1 ${status} ${REASONS[status] ?? "Status"}\r\n`;
+    for (const [name, value] of response.headers) {
+      if (name === "content-length" || name === "connection" || name === "transfer-encoding") {
+        continue;
+      }
+      head += `${name}: ${value}\r\n`;
+    }
+    if (!noBody) head += `content-length: ${body.length}\r\n`;
+    head += keepAlive
+      ? `connection: keep-alive\r\nkeep-alive: timeout=${
+        Math.floor(options.idleTimeoutMs / 1000)
+      }\r\n\r\n`
+      : "connection: close\r\n\r\n";
+    const headBytes = encoder.encode(head);
+    const payload = isHead || noBody ? headBytes : concat(headBytes, body);
+    try {
+      let offset = 0;
+      while (offset < payload.length) offset += await c.conn.write(payload.subarray(offset));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async function sendError(c: Connection, status: number, message: string): Promise<void> {
+    c.phase = "sending";
+    c.deadline = Date.now() + options.sendTimeoutMs;
+    await sendResponse(c, Response.json({ error: message }, { status }), false, false);
+  }
+
+  return {
+    addr,
+    get connections() {
+      return open.size;
+    },
+    maxConnections,
+    async shutdown(graceMs = 5000) {
+      if (closing) return;
+      closing = true;
+      clearInterval(sweep);
+      try {
+        listener.close();
+      } catch { /* already closed */ }
+      await accepting;
+      for (const c of open) if (c.phase === "idle" || c.phase === "head") close(c);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        Promise.allSettled([...serving]),
+        new Promise((r) => timer = setTimeout(r, graceMs)),
+      ]);
+      clearTimeout(timer);
+      for (const c of open) close(c);
+      await Promise.allSettled([...serving]);
+    },
+  };
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/** The index of the first CRLF CRLF in `buf[from, to)`, or -1. */
+function indexOfCrlf2(buf: Uint8Array, from: number, to: number): number {
+  for (let i = buf.indexOf(13, from); i >= 0 && i + 3 < to; i = buf.indexOf(13, i + 1)) {
+    if (buf[i + 1] === 10 && buf[i + 2] === 13 && buf[i + 3] === 10) return i;
+  }
+  return -1;
+}
+
+/** Parses a request head (without its final CRLF CRLF); throws `RequestError`. */
+function parseHead(text: string): ParsedHead {
+  const lines = text.split("\r\n");
+  const m = REQUEST_LINE.exec(lines[0]);
+  if (!m) throw new RequestError(400, "malformed request line");
+  const [, method, target, minorText] = m;
+  if (!target.startsWith("/") && !/^https?:\/\//i.test(target) && target !== "*") {
+    throw new RequestError(400, "malformed request target");
+  }
+  const headers = new Headers();
+  let contentLength: string | undefined;
+  let transferEncoding: string | undefined;
+  let connection = "";
+  let expect: string | undefined;
+  let hosts = 0;
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i];
+    const colon = line.indexOf(":");
+    if (colon <= 0) throw new RequestError(400, "malformed header");
+    const name = line.slice(0, colon);
+    if (!TOKEN.test(name)) throw new RequestError(400, "malformed header name");
+    const value = line.slice(colon + 1).trim();
+    try {
+      headers.append(name, value);
+    } catch {
+      throw new RequestError(400, "malformed header value");
+    }
+    switch (name.toLowerCase()) {
+      case "content-length":
+        if (contentLength !== undefined && contentLength !== value) {
+          throw new RequestError(400, "conflicting Content-Length");
+        }
+        contentLength = value;
+        break;
+      case "transfer-encoding":
+        transferEncoding = transferEncoding === undefined ? value : `${transferEncoding},${value}`;
+        break;
+      case "connection":
+        connection += `,${value.toLowerCase()}`;
+        break;
+      case "expect":
+        expect = value.toLowerCase();
+        break;
+      case "host":
+        hosts++;
+        break;
+    }
+  }
+  const minor = Number(minorText);
+  if (minor === 1 && hosts !== 1) throw new RequestError(400, "exactly one Host header needed");
+  if (transferEncoding !== undefined && contentLength !== undefined) {
+    throw new RequestError(400, "both Transfer-Encoding and Content-Length");
+  }
+  let chunked = false;
+  if (transferEncoding !== undefined) {
+    if (transferEncoding.trim().toLowerCase() !== "chunked" || minor === 0) {
+      throw new RequestError(501, "unsupported Transfer-Encoding");
+    }
+    chunked = true;
+  }
+  let length = 0;
+  if (contentLength !== undefined) {
+    if (!/^\d{1,15}$/.test(contentLength)) throw new RequestError(400, "malformed Content-Length");
+    length = Number(contentLength);
+  }
+  const tokens = connection.split(",").map((t) => t.trim());
+  const keepAlive = minor === 1 ? !tokens.includes("close") : tokens.includes("keep-alive");
+  return {
+    method,
+    target,
+    minor,
+    headers,
+    contentLength: length,
+    chunked,
+    keepAlive,
+    expectContinue: expect === "100-continue",
+  };
+}
+
+/** Buffered reading from a connection: unread bytes are `buf[start, end)`. */
+class ByteReader {
+  buf: Uint8Array<ArrayBuffer> = new Uint8Array(4096);
+  start = 0;
+  end = 0;
+  constructor(readonly conn: Deno.Conn) {}
+
+  /** Reads more bytes (compacting or growing the buffer first); false at end of stream. */
+  async fill(): Promise<boolean> {
+    if (this.start === this.end) this.start = this.end = 0;
+    if (this.end === this.buf.length) {
+      const used = this.end - this.start;
+      const next = used * 2 > this.buf.length ? new Uint8Array(this.buf.length * 2) : this.buf;
+      next.set(this.buf.subarray(this.start, this.end));
+      this.buf = next;
+      this.start = 0;
+      this.end = used;
+    }
+    let n: number | null;
+    try {
+      n = await this.conn.read(this.buf.subarray(this.end));
+    } catch {
+      return false; // reset, or closed by the sweep
+    }
+    if (n === null) return false;
+    this.end += n;
+    return true;
+  }
+
+  /** The next `n` bytes (a copy); null when the stream ends first. */
+  async take(n: number): Promise<Uint8Array<ArrayBuffer> | null> {
+    while (this.end - this.start < n) if (!await this.fill()) return null;
+    const out = this.buf.slice(this.start, this.start + n);
+    this.start += n;
+    return out;
+  }
+
+  /** The next line without its CRLF; null when the stream ends first. */
+  async line(max: number): Promise<string | null> {
+    for (;;) {
+      const i = this.buf.subarray(this.start, this.end).indexOf(10);
+      if (i >= 0) {
+        const line = latin1.decode(this.buf.subarray(this.start, this.start + i));
+        this.start += i + 1;
+        if (!line.endsWith("\r")) throw new RequestError(400, "malformed chunk framing");
+        return line.slice(0, -1);
+      }
+      if (this.end - this.start > max) throw new RequestError(400, "chunk line too long");
+      if (!await this.fill()) return null;
+    }
+  }
+}
+
+/** Reads a chunked body (trailers read and dropped); null when the client went away. */
+async function readChunked(
+  r: ByteReader,
+  maxBytes: number,
+): Promise<Uint8Array<ArrayBuffer> | null> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const line = await r.line(1024);
+    if (line === null) return null;
+    const m = /^([0-9A-Fa-f]{1,8})(?:[ \t]*;.*)?$/.exec(line);
+    if (!m) throw new RequestError(400, "malformed chunk size");
+    const n = parseInt(m[1], 16);
+    if (n === 0) break;
+    size += n;
+    if (size > maxBytes) throw new RequestError(413, `larger than ${maxBytes} bytes`);
+    const chunk = await r.take(n);
+    if (chunk === null) return null;
+    chunks.push(chunk);
+    const crlf = await r.line(2);
+    if (crlf === null) return null;
+    if (crlf !== "") throw new RequestError(400, "malformed chunk framing");
+  }
+  for (;;) {
+    const trailer = await r.line(MAX_HEAD_BYTES);
+    if (trailer === null) return null;
+    if (trailer === "") break;
+  }
+  const body = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return body;
+}
