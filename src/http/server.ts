@@ -221,6 +221,7 @@ export function serveHttp(options: HttpServerOptions): HttpServer {
         conn.close();
         return;
       }
+      if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
       if (!makeRoom()) {
         log({ level: "warn", msg: "http connection refused: at the connection cap" });
         refuse(conn);
@@ -375,7 +376,7 @@ export function serveHttp(options: HttpServerOptions): HttpServer {
     let body: Uint8Array = new Uint8Array(0);
     if (!noBody && response.body) {
       try {
-        body = new Uint8Array(await response.arrayBuffer());
+        body = await response.bytes();
       } catch {
         return false;
       }
