@@ -1,7 +1,9 @@
 /**
- * Session tokens: `<id>.<secret>`, both from the CSPRNG and base64url encoded, the id 128 bits
- * (22 characters) and the secret 256 bits (43 characters). Only the SHA-256 of the secret is
- * stored, as 64 lowercase hex characters, and it is compared in constant time.
+ * The bearer tokens that concepts hand out (Sessioning's session tokens, DeviceTrust's device
+ * tokens): `<id>.<secret>`, both from the CSPRNG and base64url encoded, the id 128 bits (22
+ * characters) and the secret 256 bits (43 characters). Only the SHA-256 of the secret is stored,
+ * as 64 lowercase hex characters, and it is compared in constant time. The id is public (logs,
+ * lists); the secret never leaves the token.
  */
 import { Buffer } from "node:buffer";
 import { createHash, timingSafeEqual } from "node:crypto";

@@ -346,3 +346,118 @@ Deno.test("constructor() refuses a limit or window that is not a positive intege
   }
   assert.ok(new RateLimitingConcept(db, { limit: 1, windowMs: 1 }));
 });
+
+// ---------------------------------------------------------------------------------------------
+// take / giveBack: a slot reserved before the attempt, returned when the attempt does not count.
+
+/** The counts of every stored window, by key. */
+async function counts(db: Db): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const d of await raw(db).find({}).toArray()) out[d.key] = d.count;
+  return out;
+}
+
+Deno.test("take() 60 at once on one key with limit 10: exactly 10 succeed, and the count is 10", () =>
+  withConcept(async ({ c, db }) => {
+    const results = await Promise.all(
+      Array.from({ length: 60 }, () => c.take({ keys: ["login:user:alice"] })),
+    );
+    const taken = results.filter((r) => "window" in r) as { window: number; remaining: number }[];
+    assert.equal(taken.length, 10);
+    assert.deepEqual(
+      taken.map((r) => r.remaining).sort((a, b) => a - b),
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    );
+    assert.ok(taken.every((r) => r.window === T0));
+    assert.deepEqual(
+      results.filter((r) => "error" in r),
+      Array(50).fill({ error: Errors.TAKE_LIMITED, retryAfterMs: 10 * MINUTE }),
+    );
+    // Refused takes gave their slots back: the count is what the 10 holders took.
+    assert.deepEqual(await counts(db), { "login:user:alice": 10 });
+  }));
+
+Deno.test("take() of two keys refused by one leaves the other as it was", () =>
+  withConcept(async ({ c, db }) => {
+    assert.deepEqual(await c.take({ keys: ["ip:a"] }), { window: T0, remaining: 1 });
+    assert.deepEqual(await c.take({ keys: ["ip:a", "user:x"] }), { window: T0, remaining: 0 });
+    assert.deepEqual(await c.take({ keys: ["user:y", "ip:a"] }), {
+      error: Errors.TAKE_LIMITED,
+      retryAfterMs: 10 * MINUTE,
+    });
+    assert.deepEqual(await counts(db), { "ip:a": 2, "user:x": 1, "user:y": 0 });
+    // A key named twice is taken once.
+    assert.deepEqual(await c.take({ keys: ["user:z", "user:z"] }), { window: T0, remaining: 1 });
+    assert.equal((await counts(db))["user:z"], 1);
+  }, { limit: 2 }));
+
+Deno.test("take() and hit() count in the same windows", () =>
+  withConcept(async ({ c }) => {
+    await hits(c, "k", 2);
+    assert.deepEqual(await c.take({ keys: ["k"] }), { window: T0, remaining: 0 });
+    assert.deepEqual(await c._isLimited({ key: "k" }), [{
+      limited: true,
+      retryAfterMs: 10 * MINUTE,
+    }]);
+  }, { limit: 3 }));
+
+Deno.test("giveBack() returns one slot per key in the window taken, never below 0", () =>
+  withConcept(async ({ c, db, clock }) => {
+    const first = await c.take({ keys: ["user:a", "ip:b"] });
+    const second = await c.take({ keys: ["user:a", "ip:b"] });
+    assert.deepEqual([first, second], [{ window: T0, remaining: 1 }, { window: T0, remaining: 0 }]);
+    assert.deepEqual(await c.take({ keys: ["user:a"] }), {
+      error: Errors.TAKE_LIMITED,
+      retryAfterMs: 10 * MINUTE,
+    });
+    // The attempt that held the first slots succeeded: its slots come back.
+    assert.deepEqual(await c.giveBack({ keys: ["user:a", "ip:b"], window: T0 }), {});
+    assert.deepEqual(await counts(db), { "user:a": 1, "ip:b": 1 });
+    assert.deepEqual(await c.take({ keys: ["user:a"] }), { window: T0, remaining: 0 });
+    // Giving back more than was taken stops at 0.
+    for (let i = 0; i < 4; i++) await c.giveBack({ keys: ["ip:b"], window: T0 });
+    assert.deepEqual(await counts(db), { "user:a": 2, "ip:b": 0 });
+    // A later window is its own: giving back in the old one does not touch it.
+    clock.t = T0 + 10 * MINUTE;
+    assert.deepEqual(await c.take({ keys: ["user:a"] }), {
+      window: T0 + 10 * MINUTE,
+      remaining: 1,
+    });
+    assert.deepEqual(await c.giveBack({ keys: ["user:a"], window: T0 }), {});
+    const later = await raw(db).findOne({ _id: `${10 * MINUTE}:${T0 + 10 * MINUTE}:user:a` });
+    assert.equal(later?.count, 1);
+  }, { limit: 2 }));
+
+Deno.test("take() and giveBack() refuse junk keys and windows, and write nothing", () =>
+  withConcept(async ({ c, db }) => {
+    await c.take({ keys: ["k"] });
+    const before = await raw(db).find({}).toArray();
+    const junkLists = [
+      ...JUNK.map((key) => [key]),
+      [],
+      Array(9).fill("k"),
+      "k",
+      { $in: ["k"] },
+      null,
+      undefined,
+    ];
+    for (const keys of junkLists) {
+      const label = JSON.stringify(keys)?.slice(0, 30);
+      assert.deepEqual(await c.take({ keys: keys as string[] }), {
+        error: Errors.TAKE_INVALID_KEYS,
+      }, label);
+      assert.deepEqual(await c.giveBack({ keys: keys as string[], window: T0 }), {
+        error: Errors.GIVE_BACK_INVALID_KEYS,
+      }, label);
+    }
+    for (const window of [T0 + 1, -10 * MINUTE, 1.5, NaN, "0", null, undefined, { $gt: 0 }]) {
+      assert.deepEqual(await c.giveBack({ keys: ["k"], window: window as number }), {
+        error: Errors.GIVE_BACK_INVALID_WINDOW,
+      }, String(window));
+    }
+    for (const input of [null, undefined, [], "k", 1]) {
+      assert.deepEqual(await c.take(input as never), { error: Errors.TAKE_INVALID_KEYS });
+      assert.deepEqual(await c.giveBack(input as never), { error: Errors.GIVE_BACK_INVALID_KEYS });
+    }
+    assert.deepEqual(await raw(db).find({}).toArray(), before);
+  }));
