@@ -706,3 +706,84 @@ Deno.test("constructor: inconsistent options are refused", () =>
     assert.throws(() => other({ absoluteTtlMs: 1.5 }), RangeError);
     await Promise.resolve();
   }));
+
+// ---------------------------------------------------------------------------------------------
+// begin / create with an epoch: a login that began before an ending cannot start a session.
+
+const ENDED = {
+  error: "Cannot create session: the user's sessions were ended after this login began",
+};
+
+Deno.test("begin() then create(): refused once the user's sessions were ended in between", () =>
+  withConcept(async ({ c, db }) => {
+    const { epoch } = await c.begin({});
+    assert.equal(epoch, 0);
+    // A login of alice began (epoch 0); meanwhile she logs out everywhere.
+    const before = await newSession(c, alice);
+    assert.deepEqual(await c.deleteAllForUser({ user: alice }), { count: 1 });
+    assert.deepEqual(await c.create({ user: alice, epoch }), ENDED);
+    assert.deepEqual(await c._getSessions({ user: alice }), []);
+    assert.deepEqual(await c._getUser({ session: before }), [DENIED_USER]);
+    // Another user's login from the same epoch is not affected.
+    const theirs = await newSession(c, bob, { epoch });
+    assert.deepEqual(await c._getUser({ session: theirs }), [{ user: bob }]);
+    // A login that begins after the ending starts a session.
+    const later = await c.begin({});
+    assert.deepEqual(later, { epoch: 1 });
+    const s = await newSession(c, alice, later);
+    assert.deepEqual(await c._getUser({ session: s }), [{ user: alice }]);
+    // What the store holds: the epoch counter and alice's ending, nothing secret.
+    assert.deepEqual(await db.collection("Sessioning.epoch").find({}).toArray(), [
+      { _id: "epoch", value: 1 },
+    ]);
+    assert.deepEqual(await db.collection("Sessioning.users").find({}).toArray(), [
+      { _id: alice, endedAt: 1 },
+    ]);
+  }));
+
+Deno.test("deleteOthers() ends logins in flight too, and keeps the session it was given", () =>
+  withConcept(async ({ c }) => {
+    const kept = await newSession(c, alice);
+    const { epoch } = await c.begin({});
+    assert.deepEqual(await c.deleteOthers({ session: kept }), { count: 0 });
+    assert.deepEqual(await c.create({ user: alice, epoch }), ENDED);
+    assert.deepEqual(await c._getUser({ session: kept }), [{ user: alice }]);
+    // Each ending raises the epoch; endedAt only goes up.
+    await c.deleteAllForUser({ user: bob });
+    assert.deepEqual(await c.begin({}), { epoch: 2 });
+    assert.deepEqual(await c.create({ user: alice, epoch: 1 }).then((r) => "session" in r), true);
+  }));
+
+Deno.test("create() without an epoch does not check it (a registration)", () =>
+  withConcept(async ({ c }) => {
+    await c.deleteAllForUser({ user: alice });
+    const s = await newSession(c, alice);
+    assert.deepEqual(await c._getUser({ session: s }), [{ user: alice }]);
+  }));
+
+Deno.test("create() 50 from an epoch racing deleteAllForUser(): none survives", () =>
+  withConcept(async ({ c, other }) => {
+    // Two app nodes: the logins on one, the ending on the other.
+    const node2 = other({});
+    const { epoch } = await c.begin({});
+    const results = await Promise.all([
+      ...Array.from({ length: 25 }, () => c.create({ user: alice, epoch })),
+      node2.deleteAllForUser({ user: alice }),
+      ...Array.from({ length: 25 }, () => c.create({ user: alice, epoch })),
+    ]);
+    const tokens = results.flatMap((r) => "session" in r ? [r.session] : []);
+    for (const t of tokens) assert.deepEqual(await c._getUser({ session: t }), [DENIED_USER]);
+    assert.deepEqual(await c._getSessions({ user: alice }), []);
+    const refused = results.filter((r) => "error" in r);
+    assert.ok(refused.every((r) => JSON.stringify(r) === JSON.stringify(ENDED)));
+  }));
+
+Deno.test("create() refuses an epoch that is not a whole number", () =>
+  withConcept(async ({ c, db }) => {
+    for (const epoch of [-1, 1.5, NaN, "0", null, { $gt: 0 }, [0]]) {
+      assert.deepEqual(await c.create({ user: alice, epoch: epoch as number }), {
+        error: "Cannot create session: epoch must be a whole number from begin",
+      }, String(epoch));
+    }
+    assert.equal(await db.collection("Sessioning.sessions").countDocuments(), 0);
+  }));

@@ -1,13 +1,15 @@
 /**
  * The Sessioning concept: a user's logged-in state, kept server-side in `Sessioning.sessions` and
  * found again from an opaque token `<id>.<secret>` on every request; ended by logout, by expiry
- * (absolute and idle) or by force. The spec is design/concepts/Sessioning.md.
+ * (absolute and idle) or by force. Ending all of a user's sessions (or all but one) also raises
+ * an epoch kept in the store, so that a login that began before it cannot start a session after
+ * it (`begin`, then `create` with the epoch). The spec is design/concepts/Sessioning.md.
  */
 import type { Collection, Db } from "mongodb";
 import type { Empty, ID } from "../../utils/types.ts";
-import { isPublicId, newToken, parseToken, secretMatches } from "./token.ts";
+import { isPublicId, newToken, parseToken, secretMatches } from "../token.ts";
 
-export { isPublicId } from "./token.ts";
+export { isPublicId } from "../token.ts";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -59,6 +61,18 @@ interface SessionDoc {
   ip?: string;
 }
 
+/** The store's epoch counter: one document, `_id: "epoch"`. */
+interface EpochDoc {
+  _id: string;
+  value: number;
+}
+
+/** A user whose sessions were ended: no login begun before `endedAt` may start one. */
+interface UserDoc {
+  _id: ID;
+  endedAt: number;
+}
+
 /** A live session as `_getSessions` lists it. */
 export interface SessionInfo {
   id: string;
@@ -88,10 +102,30 @@ function checkDuration(name: string, value: number | undefined, fallback: number
 }
 
 const NO_SESSION = "no such session";
+const EPOCH_ID = "epoch";
+/** The refusal of a login whose user's sessions were ended after it began. */
+const ENDED_DURING_LOGIN =
+  "Cannot create session: the user's sessions were ended after this login began";
+
+function isDuplicateKey(e: unknown): boolean {
+  return (e as { code?: unknown })?.code === 11000;
+}
+
+/** Runs an upsert, once more if a racing upsert of the same new document won the insert. */
+async function upsertRetrying<T>(upsert: () => Promise<T>): Promise<T> {
+  try {
+    return await upsert();
+  } catch (e) {
+    if (!isDuplicateKey(e)) throw e;
+    return await upsert();
+  }
+}
 const USER_REASON = `user must be a non-empty string of at most ${MAX_USER} characters`;
 
 export default class SessioningConcept {
   private readonly sessions: Collection<SessionDoc>;
+  readonly #epoch: Collection<EpochDoc>;
+  readonly #users: Collection<UserDoc>;
   private readonly clock: () => Date | number;
   private readonly absoluteTtlMs: number;
   private readonly idleTtlMs: number;
@@ -101,6 +135,8 @@ export default class SessioningConcept {
 
   constructor(db: Db, options: SessioningOptions = {}) {
     this.sessions = db.collection<SessionDoc>("Sessioning.sessions");
+    this.#epoch = db.collection<EpochDoc>("Sessioning.epoch");
+    this.#users = db.collection<UserDoc>("Sessioning.users");
     this.clock = options.now ?? (() => Date.now());
     this.absoluteTtlMs = checkDuration("absoluteTtlMs", options.absoluteTtlMs, 7 * DAY, 1);
     this.idleTtlMs = checkDuration("idleTtlMs", options.idleTtlMs, DAY, 1);
@@ -178,23 +214,48 @@ export default class SessioningConcept {
   }
 
   /**
-   * create (user: User, userAgent?: String, ip?: String): (session: String)
+   * begin (): (epoch: Number)
+   *
+   * requires: nothing.
+   * effects: none on the state; returns the current epoch, a counter kept in the store that every
+   *   `deleteAllForUser` and `deleteOthers` raises. A login calls `begin` before it verifies the
+   *   credential and hands the epoch to `create`, which refuses to start the session if the user's
+   *   sessions were ended after that. (An action rather than a query so that its result is a
+   *   record that the login's later steps join on.) One `findOne`.
+   */
+  async begin(_input: Empty = {}): Promise<{ epoch: number }> {
+    await this.ready();
+    const doc = await this.#epoch.findOne({ _id: EPOCH_ID });
+    return { epoch: typeof doc?.value === "number" ? doc.value : 0 };
+  }
+
+  /**
+   * create (user: User, userAgent?: String, ip?: String, epoch?: Number): (session: String)
    *
    * requires: `user` is a non-empty string of at most 128 characters; `userAgent`, if given, is a
    *   string (cut to 256 characters, control characters removed); `ip`, if given, is a string of
-   *   at most 64 printable characters.
+   *   at most 64 printable characters; `epoch`, if given, is what `begin` returned, and the user's
+   *   sessions have not been ended (`deleteAllForUser`, `deleteOthers`) since.
    * effects: stores a new session for `user` (fresh public id and secret; created and last seen
    *   now; expires at the earlier of now + absolute TTL and now + idle TTL) and returns its token.
-   *   Emits `created`.
+   *   With `epoch`, it then reads the user's `endedAt` again and, if the user's sessions were ended
+   *   after that epoch, removes the session it stored and returns the error: of a `create` and an
+   *   ending racing each other, either the ending's delete sees the new session or the `create`
+   *   sees the raised epoch. Emits `created` for a session that is kept.
    * errors: `Cannot create session: user must be ...`, `Cannot create session: userAgent must be
-   *   a string`, `Cannot create session: ip must be ...`.
+   *   a string`, `Cannot create session: ip must be ...`, `Cannot create session: epoch must be
+   *   ...`, `ENDED_DURING_LOGIN` ("Cannot create session: the user's sessions were ended after
+   *   this login began").
    */
-  async create(input: { user: ID; userAgent?: string; ip?: string }): Promise<
+  async create(input: { user: ID; userAgent?: string; ip?: string; epoch?: number }): Promise<
     { session: string } | { error: string }
   > {
     if (!isDict(input)) return { error: "Cannot create session: expected { user }" };
-    const { user, userAgent, ip } = input;
+    const { user, userAgent, ip, epoch } = input;
     if (!isUser(user)) return { error: `Cannot create session: ${USER_REASON}` };
+    if (epoch !== undefined && (!Number.isSafeInteger(epoch) || (epoch as number) < 0)) {
+      return { error: "Cannot create session: epoch must be a whole number from begin" };
+    }
     if (userAgent !== undefined && typeof userAgent !== "string") {
       return { error: "Cannot create session: userAgent must be a string" };
     }
@@ -233,6 +294,15 @@ export default class SessioningConcept {
         // A duplicate of a 128-bit random id is next to impossible; retry a couple of times.
         if ((e as { code?: number }).code === 11000 && attempt < 2) continue;
         throw e;
+      }
+      if (epoch !== undefined) {
+        // Read after the insert: an ending that raised the epoch before this read is seen here;
+        // one that raises it after will find the session (it deletes after raising).
+        const ended = await this.#users.findOne({ _id: user });
+        if (ended && typeof ended.endedAt === "number" && ended.endedAt > epoch) {
+          await this.sessions.deleteOne({ _id: id, hash });
+          return { error: ENDED_DURING_LOGIN };
+        }
       }
       this.emit({ type: "created", id, user, at: now });
       return { session: token };
@@ -353,7 +423,9 @@ export default class SessioningConcept {
    * deleteAllForUser (user: User): (count: Number)
    *
    * requires: `user` is a non-empty string of at most 128 characters.
-   * effects: removes every live session of `user` and returns how many. Emits `revoked` for each.
+   * effects: raises the epoch and records it as the user's `endedAt`, then removes every live
+   *   session of `user` and returns how many. A login that called `begin` before this cannot
+   *   start a session afterwards (see `create`). Emits `revoked` for each removed session.
    * errors: `Cannot delete sessions: user must be ...`.
    */
   async deleteAllForUser(input: { user: ID }): Promise<{ count: number } | { error: string }> {
@@ -369,8 +441,9 @@ export default class SessioningConcept {
    * deleteOthers (session: String): (count: Number)
    *
    * requires: a live session with that token.
-   * effects: removes every other live session of the same user and returns how many; this one is
-   *   kept. Emits `revoked` for each removed.
+   * effects: raises the epoch and records it as the user's `endedAt` (as `deleteAllForUser`
+   *   does), then removes every other live session of the same user and returns how many; this
+   *   one is kept. Emits `revoked` for each removed.
    * errors: `Cannot delete other sessions: no such session`.
    */
   async deleteOthers(input: { session: string }): Promise<{ count: number } | { error: string }> {
@@ -382,8 +455,12 @@ export default class SessioningConcept {
     return { count: await this.endSessions(doc.user, doc._id, now) };
   }
 
-  /** Removes the live sessions of `user` (but `keep`), emitting `revoked` for each. */
+  /**
+   * Raises the epoch and the user's `endedAt` to it, then removes the live sessions of `user`
+   * (but `keep`), emitting `revoked` for each. The order matters: see `create`.
+   */
   private async endSessions(user: ID, keep: string | undefined, now: Date): Promise<number> {
+    await this.#raiseEpoch(user);
     const filter = keep === undefined
       ? { user, expiresAt: { $gt: now } }
       : { user, _id: { $ne: keep }, expiresAt: { $gt: now } };
@@ -393,6 +470,24 @@ export default class SessioningConcept {
     const { deletedCount } = await this.sessions.deleteMany({ _id: { $in: ids }, user });
     for (const id of ids) this.emit({ type: "revoked", id, user, at: now });
     return deletedCount;
+  }
+
+  /** One more than the highest epoch so far, recorded as the user's `endedAt`. */
+  async #raiseEpoch(user: ID): Promise<void> {
+    const raised = await upsertRetrying(() =>
+      this.#epoch.findOneAndUpdate(
+        { _id: EPOCH_ID },
+        { $inc: { value: 1 } },
+        { upsert: true, returnDocument: "after", includeResultMetadata: false },
+      )
+    );
+    if (!raised || typeof raised.value !== "number") {
+      throw new Error("Cannot end sessions: the epoch upsert returned nothing");
+    }
+    const endedAt = raised.value;
+    await upsertRetrying(() =>
+      this.#users.updateOne({ _id: user }, { $max: { endedAt } }, { upsert: true })
+    );
   }
 
   /**
