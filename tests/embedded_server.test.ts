@@ -593,7 +593,7 @@ async function expectClosed(conn: Deno.Conn): Promise<void> {
 
 Deno.test("wire: legacy OP_QUERY handshake, OP_MSG with document sequences and a checksum", async () => {
   await withServer(async (client, server) => {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port! });
     try {
       await conn.write(opQuery(1, "admin.$cmd", { isMaster: 1 }));
       const hello = replyDoc((await readFrame(conn))!);
@@ -631,7 +631,7 @@ Deno.test("wire: legacy OP_QUERY handshake, OP_MSG with document sequences and a
 
 Deno.test("wire: broken frames close only their own connection", async () => {
   await withServer(async (client, server) => {
-    const connect = () => Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    const connect = () => Deno.connect({ hostname: "127.0.0.1", port: server.port! });
     const frames: Uint8Array[] = [];
     const tooShort = new Uint8Array(16);
     new DataView(tooShort.buffer).setInt32(0, 3, true);

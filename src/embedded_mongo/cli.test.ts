@@ -2,12 +2,20 @@ import assert from "node:assert/strict";
 import { MongoClient } from "mongodb";
 import { parseArgs } from "./cli.ts";
 
-Deno.test("parseArgs() reads --port, --dbpath and --bind_ip, with defaults", () => {
+Deno.test("parseArgs() reads --port, --dbpath, --bind_ip, --socket and --maxConns, with defaults", () => {
   assert.deepEqual(parseArgs([]), { port: 27017, bindIp: "127.0.0.1" });
-  assert.deepEqual(parseArgs(["--port", "0", "--dbpath", "/tmp/x", "--bind_ip=0.0.0.0"]), {
+  assert.deepEqual(parseArgs(["--port", "0", "--dbpath", "/tmp/x", "--bind_ip=127.0.0.2"]), {
     port: 0,
     dbpath: "/tmp/x",
-    bindIp: "0.0.0.0",
+    bindIp: "127.0.0.2",
+  });
+  assert.equal(parseArgs(["--bind_ip", "::1"]).bindIp, "::1");
+  assert.equal(parseArgs(["--bind_ip", "localhost"]).bindIp, "localhost");
+  assert.deepEqual(parseArgs(["--socket", "run/db.sock", "--maxConns=50"], "/srv/app"), {
+    port: 27017,
+    bindIp: "127.0.0.1",
+    socket: "/srv/app/run/db.sock",
+    maxConns: 50,
   });
 });
 
@@ -17,6 +25,39 @@ Deno.test("parseArgs() refuses unknown flags, missing values and bad ports", () 
   assert.throws(() => parseArgs(["--port", "70000"]), /--port must be an integer/);
   assert.throws(() => parseArgs(["--port", "12a"]), /--port must be an integer/);
   assert.throws(() => parseArgs(["--dbpath", "--port", "1"]), /--dbpath needs a value/);
+  assert.throws(() => parseArgs(["--maxConns", "0"]), /--maxConns must be a positive integer/);
+  assert.throws(() => parseArgs(["--maxConns", "-3"]), /--maxConns needs a value|positive/);
+});
+
+Deno.test("parseArgs() refuses a non-loopback --bind_ip, saying why and what to run instead", () => {
+  for (const ip of ["0.0.0.0", "192.168.1.10", "::", "example.com", "128.0.0.1", "127.0.0.256"]) {
+    assert.throws(
+      () => parseArgs(["--bind_ip", ip]),
+      (e: Error) => {
+        assert.match(
+          e.message,
+          new RegExp(`^Cannot start: --bind_ip ${ip.replace(/\./g, "\\.")}: `),
+        );
+        assert.match(e.message, /not a loopback address/);
+        assert.match(e.message, /no authentication/);
+        assert.match(e.message, /run MongoDB itself: a replica set/);
+        return true;
+      },
+    );
+  }
+});
+
+Deno.test("parseArgs() refuses a bad --socket, and --socket with a TCP flag", () => {
+  assert.throws(() => parseArgs(["--socket", "/tmp/db"]), /must end in \.sock/);
+  const long = "/tmp/" + "d".repeat(100) + ".sock";
+  assert.throws(
+    () => parseArgs(["--socket", long]),
+    /Cannot start: --socket .*: a Unix socket path is at most 107 bytes and this one has 110/,
+  );
+  assert.throws(
+    () => parseArgs(["--socket", "/tmp/db.sock", "--port", "1"]),
+    /--socket serves no TCP port, so --port does not apply/,
+  );
 });
 
 const CLI = new URL("./cli.ts", import.meta.url).pathname;
@@ -28,7 +69,9 @@ Deno.test("cli.ts exits non-zero with a message on a bad flag", async () => {
     stderr: "piped",
   }).output();
   assert.notEqual(out.code, 0);
-  assert.match(new TextDecoder().decode(out.stderr), /Cannot start: unknown flag '--bogus'/);
+  const line = JSON.parse(new TextDecoder().decode(out.stderr).trim());
+  assert.equal(line.level, "error");
+  assert.match(line.msg, /^Cannot start: unknown flag '--bogus'/);
 });
 
 Deno.test("cli.ts prints one JSON line when listening, serves, and stops on SIGTERM", async () => {
@@ -47,7 +90,9 @@ Deno.test("cli.ts prints one JSON line when listening, serves, and stops on SIGT
       buffered += value;
     }
     const first = JSON.parse(buffered.split("\n")[0]);
-    assert.equal(first.event, "listening");
+    assert.equal(first.msg, "listening");
+    assert.equal(first.level, "info");
+    assert.equal(first.component, "embedded-mongo");
     assert.match(first.url, /^mongodb:\/\/127\.0\.0\.1:\d+\/\?directConnection=true$/);
     client = new MongoClient(first.url);
     await client.db("cli").collection("c").insertOne({ _id: "x" as never });
@@ -61,7 +106,7 @@ Deno.test("cli.ts prints one JSON line when listening, serves, and stops on SIGT
       if (done) break;
       rest += value;
     }
-    assert.match(rest, /"event":"stopped","signal":"SIGTERM"/);
+    assert.match(rest, /"msg":"stopped","component":"embedded-mongo","signal":"SIGTERM"/);
     const status = await child.status;
     assert.equal(status.code, 0);
   } finally {

@@ -1,60 +1,112 @@
 /**
  * The embedded MongoDB-compatible server: `startEmbeddedMongo` opens the store (in memory, or
- * persisted to `dataDir`) and serves it over the MongoDB wire protocol on 127.0.0.1, so the
- * official driver connects to it with an ordinary `mongodb://` URL.
+ * persisted to `dataDir`) and serves it over the MongoDB wire protocol, so the official driver
+ * connects to it with an ordinary `mongodb://` URL. It listens either on a Unix domain socket
+ * (`socketPath`: mode 0600, the private way) or on TCP loopback (`port`); never on an address
+ * another machine can reach, since it has no authentication (see `listen.ts`).
  */
+import { listen } from "./listen.ts";
 import { MongoServer } from "./server.ts";
-import { openStore } from "./storage/mod.ts";
+import { openStore, type StoreOptions } from "./storage/mod.ts";
 
 export interface EmbeddedMongoOptions {
-  /** 0 picks a free port. */
-  port: number;
+  /** An absolute path ending in `.sock` to listen on; then no TCP port is opened. */
+  socketPath?: string;
+  /** A TCP port on loopback when there is no `socketPath`; 0 picks a free one. */
+  port?: number;
+  /** A loopback address for TCP; default 127.0.0.1. */
+  hostname?: string;
   /** Where data is kept; absent means in memory only. */
   dataDir?: string;
-  /** Default 127.0.0.1. */
-  hostname?: string;
+  /** The most client connections served at once; default 80% of the open-file limit. */
+  maxConns?: number;
   /** How often expired TTL documents are removed; default 60 000 ms. */
   ttlMonitorIntervalMs?: number;
-  /** Receives structured events (no document contents). */
+  /** Storage settings besides `dataDir`: the fsync policy, and a journal seam for tests. */
+  storage?: Omit<StoreOptions, "dataDir" | "log">;
+  /** Receives structured events (`event`, `level`, fields; never document contents). */
   log?: (event: Record<string, unknown>) => void;
 }
 
 export interface EmbeddedMongo {
-  /** `mongodb://127.0.0.1:PORT/?directConnection=true` */
+  /** `mongodb://%2Fpath%2Fto%2Fx.sock/?directConnection=true` or `mongodb://127.0.0.1:PORT/...` */
   url: string;
-  port: number;
-  /** Stops serving, then closes the store (its data flushed). Idempotent. */
+  /** The socket path, when listening on one. */
+  socketPath?: string;
+  /** The TCP port, when listening on TCP. */
+  port?: number;
+  /** Stops serving (the socket file is removed), then closes the store (data flushed). Idempotent. */
   close(): Promise<void>;
 }
 
 export async function startEmbeddedMongo(options: EmbeddedMongoOptions): Promise<EmbeddedMongo> {
-  const store = await openStore({ dataDir: options.dataDir });
+  if (options.socketPath === undefined && options.port === undefined) {
+    throw new Error("Cannot start embedded server: give a socketPath or a port");
+  }
+  const store = await openStore({ ...options.storage, dataDir: options.dataDir, log: options.log });
   let server: MongoServer;
   try {
-    server = new MongoServer({
-      store,
-      port: options.port,
-      hostname: options.hostname,
-      ttlMonitorIntervalMs: options.ttlMonitorIntervalMs,
-      log: options.log,
-    });
+    const where = await listen(
+      options.socketPath !== undefined
+        ? { socketPath: options.socketPath }
+        : { hostname: options.hostname, port: options.port! },
+    );
+    try {
+      server = new MongoServer({
+        store,
+        listener: where.listener,
+        url: where.url,
+        maxConns: options.maxConns,
+        ttlMonitorIntervalMs: options.ttlMonitorIntervalMs,
+        log: options.log,
+      });
+    } catch (e) {
+      where.listener.close();
+      throw e;
+    }
+    let closing: Promise<void> | undefined;
+    return {
+      url: where.url,
+      socketPath: where.socketPath,
+      port: where.port,
+      close() {
+        closing ??= (async () => {
+          try {
+            await server.close();
+            if (where.socketPath) removeSocket(where.socketPath);
+          } finally {
+            await store.close();
+          }
+        })();
+        return closing;
+      },
+    };
   } catch (e) {
     await store.close();
     throw e;
   }
-  let closing: Promise<void> | undefined;
+}
+
+function removeSocket(path: string): void {
+  try {
+    Deno.removeSync(path);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+}
+
+/**
+ * An event of the `log` option as the parts of a service log line: its level, its name as the
+ * message (`"listening"`, `"accept_failed"`, ...), and the other fields plus
+ * `component: "embedded-mongo"`.
+ */
+export function describeEvent(
+  event: Record<string, unknown>,
+): { level: "info" | "warn" | "error"; msg: string; fields: Record<string, unknown> } {
+  const { event: name, level, ...fields } = event;
   return {
-    url: server.url,
-    port: server.port,
-    close() {
-      closing ??= (async () => {
-        try {
-          await server.close();
-        } finally {
-          await store.close();
-        }
-      })();
-      return closing;
-    },
+    level: level === "warn" || level === "error" ? level : "info",
+    msg: String(name ?? "event"),
+    fields: { component: "embedded-mongo", ...fields },
   };
 }

@@ -1,8 +1,14 @@
 /**
- * The TCP server: accepts connections, reads frames, runs each command and writes its reply.
+ * The server: accepts connections, reads frames, runs each command and writes its reply.
  * Requests on one connection run one after another (as drivers send them); connections run
  * concurrently. A broken frame closes only its connection; a bad command gets an `ok: 0` reply.
  * It also owns the open cursors (reaped after 10 idle minutes) and the TTL monitor.
+ *
+ * Hostile or plentiful clients: at most `maxConns` connections are served at once (like mongod's
+ * `net.maxIncomingConnections`; by default 80% of the open-file limit); one more is accepted and
+ * closed at once, and logged (at most one line a second). An accept that fails (EMFILE, ENFILE,
+ * ...) is logged and retried after a back-off of 10 ms doubling to 1 s; only `close()` stops
+ * the accept loop.
  */
 import type { Document } from "bson";
 import { runCommand } from "./commands/mod.ts";
@@ -20,10 +26,12 @@ import {
 
 export interface ServerOptions {
   store: Store;
-  /** 0 picks a free port. */
-  port: number;
-  /** Default 127.0.0.1. */
-  hostname?: string;
+  /** Where to accept connections (see `listen.ts`). */
+  listener: Deno.Listener;
+  /** The URL a driver uses to reach `listener`. */
+  url: string;
+  /** The most client connections served at once; default 80% of the open-file limit. */
+  maxConns?: number;
   /** How often expired TTL documents are removed; default 60 s. */
   ttlMonitorIntervalMs?: number;
   /** How often idle cursors are looked for; default 60 s. */
@@ -32,33 +40,64 @@ export interface ServerOptions {
   log?: (event: Document) => void;
 }
 
-async function writeAll(conn: Deno.TcpConn, bytes: Uint8Array): Promise<void> {
+const ACCEPT_RETRY_FIRST_MS = 10;
+const ACCEPT_RETRY_MAX_MS = 1000;
+const REFUSAL_LOG_EVERY_MS = 1000;
+/** mongod's default for `net.maxIncomingConnections`. */
+const MAX_CONNS_CEILING = 1_000_000;
+const MAX_CONNS_FALLBACK = 1000;
+
+/** 80% of the soft open-file limit (as mongod does), or 1000 where it cannot be read. */
+export function defaultMaxConns(): number {
+  try {
+    const limits = Deno.readTextFileSync("/proc/self/limits");
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(limits);
+    if (!m) return MAX_CONNS_FALLBACK;
+    if (m[1] === "unlimited") return MAX_CONNS_CEILING;
+    return Math.max(1, Math.min(MAX_CONNS_CEILING, Math.floor(Number(m[1]) * 0.8)));
+  } catch {
+    return MAX_CONNS_FALLBACK;
+  }
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   let offset = 0;
   while (offset < bytes.length) offset += await conn.write(bytes.subarray(offset));
 }
 
+function msg(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
 export class MongoServer {
   readonly cursors = new CursorRegistry();
-  readonly hostname: string;
-  readonly port: number;
+  readonly url: string;
+  readonly maxConns: number;
+  readonly startedAt = new Date();
   #store: Store;
-  #listener: Deno.TcpListener;
-  #connections = new Set<Deno.TcpConn>();
+  #listener: Deno.Listener;
+  #connections = new Set<Deno.Conn>();
   #serving = new Set<Promise<void>>();
   #nextConnectionId = 0;
   #nextRequestId = 0;
+  #refusedTotal = 0;
+  #refusedUnlogged = 0;
+  #lastRefusalLog = -Infinity;
   #timers: ReturnType<typeof setInterval>[] = [];
   #log: (event: Document) => void;
   #closing?: Promise<void>;
+  #wake?: () => void;
   #accepting: Promise<void>;
 
   constructor(options: ServerOptions) {
     this.#store = options.store;
     this.#log = options.log ?? (() => {});
-    this.#listener = Deno.listen({ hostname: options.hostname ?? "127.0.0.1", port: options.port });
-    const addr = this.#listener.addr as Deno.NetAddr;
-    this.hostname = addr.hostname;
-    this.port = addr.port;
+    this.#listener = options.listener;
+    this.url = options.url;
+    this.maxConns = options.maxConns ?? defaultMaxConns();
+    if (!Number.isInteger(this.maxConns) || this.maxConns < 1) {
+      throw new Error(`Cannot start server: maxConns must be a positive integer`);
+    }
     const ttlEvery = options.ttlMonitorIntervalMs ?? 60_000;
     this.#timers.push(setInterval(() => this.#expireTtl(), ttlEvery));
     this.#timers.push(
@@ -67,10 +106,14 @@ export class MongoServer {
     this.#accepting = this.#accept();
   }
 
-  /** `mongodb://host:port/?directConnection=true` */
-  get url(): string {
-    const host = this.hostname.includes(":") ? `[${this.hostname}]` : this.hostname;
-    return `mongodb://${host}:${this.port}/?directConnection=true`;
+  /** Connection counts, as `serverStatus` reports them. */
+  connections(): { current: number; available: number; totalCreated: number; refused: number } {
+    return {
+      current: this.#connections.size,
+      available: Math.max(0, this.maxConns - this.#connections.size),
+      totalCreated: this.#nextConnectionId,
+      refused: this.#refusedTotal,
+    };
   }
 
   #expireTtl(): void {
@@ -78,29 +121,63 @@ export class MongoServer {
       const n = this.#store.expireTtl(new Date());
       if (n > 0) {
         this.#store.durable().catch((e) =>
-          this.#log({ event: "ttl_durable_failed", error: String(e) })
+          this.#log({ level: "warn", event: "ttl_durable_failed", error: String(e) })
         );
       }
     } catch (e) {
-      this.#log({ event: "ttl_failed", error: String(e) });
+      this.#log({ level: "warn", event: "ttl_failed", error: String(e) });
     }
   }
 
   async #accept(): Promise<void> {
+    let delay = 0;
+    let failures = 0;
+    let failingSince = 0;
     for (;;) {
-      let conn: Deno.TcpConn;
+      let conn: Deno.Conn;
       try {
         conn = await this.#listener.accept();
-      } catch {
-        return; // listener closed
+      } catch (e) {
+        if (this.#closing) return;
+        if (e instanceof Deno.errors.BadResource) {
+          this.#log({ level: "error", event: "listener_lost", error: msg(e) });
+          return;
+        }
+        // EMFILE and the like: the pending connection stays queued, so wait before trying again.
+        failures++;
+        if (failures === 1) failingSince = Date.now();
+        delay = Math.min(delay === 0 ? ACCEPT_RETRY_FIRST_MS : delay * 2, ACCEPT_RETRY_MAX_MS);
+        if ((failures & (failures - 1)) === 0) { // the 1st, 2nd, 4th, 8th... failure in a row
+          this.#log({
+            level: "warn",
+            event: "accept_failed",
+            error: msg(e),
+            failures,
+            retryInMs: delay,
+          });
+        }
+        await this.#pause(delay);
+        continue;
+      }
+      if (failures > 0) {
+        this.#log({
+          level: "info",
+          event: "accept_recovered",
+          failures,
+          failingForMs: Date.now() - failingSince,
+        });
+        failures = 0;
+        delay = 0;
       }
       if (this.#closing) {
         conn.close();
         return;
       }
-      try {
-        conn.setNoDelay(true);
-      } catch { /* not a TCP connection */ }
+      if (this.#connections.size >= this.maxConns) {
+        this.#refuse(conn);
+        continue;
+      }
+      if (conn.remoteAddr.transport === "tcp") (conn as Deno.TcpConn).setNoDelay(true);
       this.#connections.add(conn);
       const serving = this.#serve(conn);
       this.#serving.add(serving);
@@ -108,7 +185,41 @@ export class MongoServer {
     }
   }
 
-  async #serve(conn: Deno.TcpConn): Promise<void> {
+  /** Closes a connection over `maxConns` at once; logs at most one line a second. */
+  #refuse(conn: Deno.Conn): void {
+    try {
+      conn.close();
+    } catch { /* already closed */ }
+    this.#refusedTotal++;
+    this.#refusedUnlogged++;
+    const now = Date.now();
+    if (now - this.#lastRefusalLog >= REFUSAL_LOG_EVERY_MS) {
+      this.#log({
+        level: "warn",
+        event: "connection_refused",
+        reason: "maxConns reached",
+        maxConns: this.maxConns,
+        refused: this.#refusedUnlogged,
+        refusedTotal: this.#refusedTotal,
+      });
+      this.#refusedUnlogged = 0;
+      this.#lastRefusalLog = now;
+    }
+  }
+
+  /** Waits `ms`, or less if the server closes meanwhile. */
+  #pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wake = done;
+    });
+  }
+
+  async #serve(conn: Deno.Conn): Promise<void> {
     const connectionId = ++this.#nextConnectionId;
     const reader = new FrameReader(conn);
     try {
@@ -126,6 +237,7 @@ export class MongoServer {
             store: this.#store,
             cursors: this.cursors,
             connectionId,
+            server: this,
           });
         }
         if (request.moreToCome) continue;
@@ -146,13 +258,13 @@ export class MongoServer {
       }
     } catch (e) {
       if (e instanceof ProtocolError) {
-        this.#log({ event: "connection_closed", connectionId, reason: e.message });
+        this.#log({ level: "info", event: "connection_closed", connectionId, reason: e.message });
       } else if (
         !this.#closing && !(e instanceof Deno.errors.BadResource) &&
         !(e instanceof Deno.errors.ConnectionReset) && !(e instanceof Deno.errors.BrokenPipe) &&
         !(e instanceof Deno.errors.Interrupted)
       ) {
-        this.#log({ event: "connection_failed", connectionId, error: String(e) });
+        this.#log({ level: "warn", event: "connection_failed", connectionId, error: String(e) });
       }
     } finally {
       this.#connections.delete(conn);
@@ -162,13 +274,14 @@ export class MongoServer {
     }
   }
 
-  /** Stops listening, closes every connection and timer (not the store). */
+  /** Stops listening (a socket file is removed), closes every connection and timer (not the store). */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       for (const t of this.#timers) clearInterval(t);
       try {
         this.#listener.close();
       } catch { /* already closed */ }
+      this.#wake?.();
       await this.#accepting;
       for (const conn of this.#connections) {
         try {

@@ -3,11 +3,15 @@
  *
  * `getDb()` connects the official `mongodb` driver to `MONGODB_URL` when it is set, and otherwise
  * to an embedded MongoDB-compatible server started in this process and persisted to `DATA_DIR`.
- * `testDb()` gives every caller a fresh database of its own, so test files run in parallel.
- * `freshID()` makes the random string ids that concepts use in place of ObjectId.
+ * That server has no authentication, so it opens no TCP port at all: it listens on a Unix socket
+ * inside `DATA_DIR` (`<DATA_DIR>/mongod.sock`, mode 0600, in a folder made 0700), which only this
+ * user can open. `testDb()` gives every caller a fresh database of its own (a socket in a fresh
+ * private temporary folder), so test files run in parallel. `freshID()` makes the random string
+ * ids that concepts use in place of ObjectId.
  */
-import { type Db, MongoClient } from "mongodb";
-import { startEmbeddedMongo } from "../embedded_mongo/mod.ts";
+import { resolve } from "node:path";
+import { type Db, MongoClient, type MongoClientOptions } from "mongodb";
+import { type EmbeddedMongo, startEmbeddedMongo } from "../embedded_mongo/mod.ts";
 import type { ID } from "./types.ts";
 
 /** Where the store of `getDb()` came from, for `/healthz`. */
@@ -22,7 +26,14 @@ export interface DbSettings {
   dataDir: string;
   /** How often the embedded server's TTL monitor runs, in milliseconds. */
   ttlMonitorIntervalMs?: number;
+  /** Options for the driver (timeouts, pool), passed to `new MongoClient(url, options)`. */
+  clientOptions?: MongoClientOptions;
+  /** Receives the embedded server's structured events (`event`, `level`, fields). */
+  log?: (event: Record<string, unknown>) => void;
 }
+
+/** The name of the embedded server's socket inside the data folder. */
+export const SOCKET_NAME = "mongod.sock";
 
 /** A connected database, its client, and what it is. `client.close()` also stops an embedded server. */
 export type Connection = [Db, MongoClient] & { store: StoreKind };
@@ -61,38 +72,68 @@ function closeAlso(client: MongoClient, after: () => Promise<void>): void {
 
 /**
  * Connects to the service's database: `settings.mongodbUrl` when given, otherwise an embedded
- * server on 127.0.0.1 (an ephemeral port) persisted to `settings.dataDir`.
+ * server persisted to `settings.dataDir` and served on `<dataDir>/mongod.sock` (no TCP port).
  */
 export async function getDb(settings: DbSettings): Promise<Connection> {
   if (settings.mongodbUrl) {
-    const client = new MongoClient(settings.mongodbUrl);
+    const client = new MongoClient(settings.mongodbUrl, settings.clientOptions);
     await client.connect();
     return Object.assign([client.db(settings.dbName), client] as [Db, MongoClient], {
       store: "mongodb" as const,
     });
   }
+  const dataDir = resolve(settings.dataDir);
   const server = await startEmbeddedMongo({
-    port: 0,
-    dataDir: settings.dataDir,
+    socketPath: `${dataDir}/${SOCKET_NAME}`,
+    dataDir,
     ttlMonitorIntervalMs: settings.ttlMonitorIntervalMs,
+    log: settings.log,
   });
-  const client = new MongoClient(server.url);
-  try {
-    await client.connect();
-  } catch (e) {
-    await server.close();
-    throw e;
-  }
-  closeAlso(client, () => server.close());
+  const client = await connectOrStop(server, settings.clientOptions);
   return Object.assign([client.db(settings.dbName), client] as [Db, MongoClient], {
     store: "embedded" as const,
   });
 }
 
+/** A client connected to `server`; `client.close()` also stops the server. */
+async function connectOrStop(
+  server: EmbeddedMongo,
+  options?: MongoClientOptions,
+  after?: () => Promise<void>,
+): Promise<MongoClient> {
+  const stop = async () => {
+    try {
+      await server.close();
+    } finally {
+      await after?.();
+    }
+  };
+  const client = new MongoClient(server.url, options);
+  try {
+    await client.connect();
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  closeAlso(client, stop);
+  return client;
+}
+
+/**
+ * The URL of the server `client` talks to (its first host), for a second client on the same
+ * server in a test: `mongodb://<host:port or percent-encoded socket path>/?directConnection=true`.
+ */
+export function serverUrl(client: MongoClient): string {
+  const host = client.options.hosts[0];
+  const where = host.socketPath ? encodeURIComponent(host.socketPath) : host.toString();
+  return `mongodb://${where}/?directConnection=true`;
+}
+
 /**
  * A fresh, uniquely named database for one test. Without `MONGODB_URL` it lives in an in-memory
- * embedded server of its own; with `MONGODB_URL` it is a `test-...` database on that server. Either
- * way `client.close()` cleans up (stops the server, or drops the database first).
+ * embedded server of its own, on a socket in a fresh private temporary folder; with `MONGODB_URL`
+ * it is a `test-...` database on that server. Either way `client.close()` cleans up (stops the
+ * server and removes its folder, or drops the database first).
  */
 export async function testDb(
   options: { ttlMonitorIntervalMs?: number } = {},
@@ -117,17 +158,18 @@ export async function testDb(
     };
     return [db, client];
   }
-  const server = await startEmbeddedMongo({
-    port: 0,
-    ttlMonitorIntervalMs: options.ttlMonitorIntervalMs,
-  });
-  const client = new MongoClient(server.url);
+  const dir = await Deno.makeTempDir({ prefix: "testdb-" }); // 0700
+  const removeDir = () => Deno.remove(dir, { recursive: true });
+  let server: EmbeddedMongo;
   try {
-    await client.connect();
+    server = await startEmbeddedMongo({
+      socketPath: `${dir}/${SOCKET_NAME}`,
+      ttlMonitorIntervalMs: options.ttlMonitorIntervalMs,
+    });
   } catch (e) {
-    await server.close();
+    await removeDir();
     throw e;
   }
-  closeAlso(client, () => server.close());
+  const client = await connectOrStop(server, undefined, removeDir);
   return [client.db(name), client];
 }

@@ -2,9 +2,12 @@
 import type { Command } from "./context.ts";
 import { MAX_WIRE_VERSION } from "./hello.ts";
 
+/** The MongoDB version we present. */
+export const VERSION = "8.0.0";
+
 export const buildInfo: Command = {
   run: () => ({
-    version: "8.0.0",
+    version: VERSION,
     versionArray: [8, 0, 0, 0],
     gitVersion: "embedded",
     bits: 64,

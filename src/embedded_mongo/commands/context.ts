@@ -4,12 +4,21 @@
 import type { Document } from "bson";
 import type { CursorRegistry } from "../query/cursors.ts";
 import { CommandError } from "../query/errors.ts";
-import { DuplicateKeyError, IndexError, type Store } from "../storage/types.ts";
+import { DuplicateKeyError, IndexError, JournalError, type Store } from "../storage/types.ts";
+
+/** What `serverStatus` reads from the server. */
+export interface ServerInfo {
+  readonly startedAt: Date;
+  readonly maxConns: number;
+  connections(): { current: number; available: number; totalCreated: number; refused: number };
+}
 
 export interface CommandContext {
   store: Store;
   cursors: CursorRegistry;
   connectionId: number;
+  /** The server running the command (absent when commands run without one). */
+  server?: ServerInfo;
   /** The database the command runs on (`$db`). */
   db: string;
 }
@@ -100,6 +109,7 @@ export function writeError(index: number, e: unknown): Document {
     return { index, code: e.code, errmsg: e.message, ...e.extra };
   }
   if (e instanceof IndexError) return { index, code: e.code, errmsg: e.message };
+  if (e instanceof JournalError) return { index, code: e.code, errmsg: e.message };
   throw e;
 }
 
@@ -111,7 +121,7 @@ export function asCommandError(e: unknown): never {
       keyValue: e.keyValue,
     });
   }
-  if (e instanceof IndexError) {
+  if (e instanceof IndexError || e instanceof JournalError) {
     throw new CommandError(e.code, e.codeName ?? `Location${e.code}`, e.message);
   }
   throw e;

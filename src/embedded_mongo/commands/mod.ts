@@ -4,7 +4,7 @@
  */
 import type { Document } from "bson";
 import { CommandError } from "../query/errors.ts";
-import { DuplicateKeyError, IndexError } from "../storage/types.ts";
+import { DuplicateKeyError, IndexError, JournalError } from "../storage/types.ts";
 import { aggregate } from "./aggregate.ts";
 import { buildInfo } from "./buildInfo.ts";
 import type { Command, CommandContext } from "./context.ts";
@@ -27,6 +27,7 @@ import { listCollections } from "./listCollections.ts";
 import { listDatabases } from "./listDatabases.ts";
 import { listIndexes } from "./listIndexes.ts";
 import { ping } from "./ping.ts";
+import { serverStatus } from "./serverStatus.ts";
 import { update } from "./update.ts";
 
 export type { CommandContext } from "./context.ts";
@@ -36,6 +37,7 @@ const COMMANDS: Record<string, Command> = {
   isMaster: hello,
   ismaster: hello,
   ping,
+  serverStatus,
   buildInfo,
   buildinfo: buildInfo,
   endSessions,
@@ -75,7 +77,7 @@ function errorReply(e: unknown): Document {
       keyValue: e.keyValue,
     };
   }
-  if (e instanceof IndexError) {
+  if (e instanceof IndexError || e instanceof JournalError) {
     return { ok: 0, errmsg: e.message, code: e.code, codeName: e.codeName ?? `Location${e.code}` };
   }
   const message = e instanceof Error ? e.message : String(e);

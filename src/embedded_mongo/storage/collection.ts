@@ -14,7 +14,9 @@
  *   into a `Set`.
  * - A write computes every index entry of the new document, checks every unique index, and only
  *   then changes anything: a `DuplicateKeyError` (or a parallel-arrays error) leaves no trace.
- * - Every successful mutation is reported to the `Journal` (persistence, or nothing in memory).
+ * - Write-ahead: a mutation is checked first (unique indexes, `_id`), then reported to the
+ *   `Journal` (persistence writes it to the journal file, or nothing in memory), and only then
+ *   applied. A journal that cannot take the record throws, and the mutation leaves no trace.
  */
 import type { Document } from "bson";
 import { Query } from "mingo/query";
@@ -23,7 +25,10 @@ import * as queryOps from "mingo/operators/query";
 import { DuplicateKeyError, IndexError, type IndexSpec } from "./types.ts";
 import { encodeValue, indexKey, type Key, keyPart, MISSING } from "./keys.ts";
 
-/** Receives every successful mutation, in order (see `persistence.ts`). */
+/**
+ * Receives every mutation before it is applied, in order (see `persistence.ts`). A `record` that
+ * throws stops the mutation: it is not applied.
+ */
 export interface Journal {
   record(op: Document): void;
 }
@@ -221,22 +226,28 @@ export class MemoryCollection {
   }
 
   insert(doc: Document): void {
-    this.#insert(doc);
+    const [id, entries] = this.#checkInsert(doc);
     this.#journal.record({ op: "i", db: this.db, c: this.name, d: doc });
+    this.#insert(id, entries, doc);
   }
 
   /** Inserts without journaling (replaying the journal). */
   load(doc: Document): void {
-    this.#insert(doc);
+    const [id, entries] = this.#checkInsert(doc);
+    this.#insert(id, entries, doc);
   }
 
-  #insert(doc: Document): void {
+  /** The `_id` key and index entries of a document to insert; throws on any duplicate. */
+  #checkInsert(doc: Document): [Key, (Entry[] | undefined)[]] {
     if (doc._id === undefined) throw new Error("Cannot insert: the document has no _id");
     const id = indexKey(doc._id);
     if (this.#docs.has(id)) {
       throw new DuplicateKeyError(this.ns, "_id_", { _id: 1 }, { _id: doc._id });
     }
-    const entries = this.#entriesFor(doc, id);
+    return [id, this.#entriesFor(doc, id)];
+  }
+
+  #insert(id: Key, entries: (Entry[] | undefined)[], doc: Document): void {
     for (let i = 0; i < this.#indexes.length; i++) {
       const e = entries[i];
       if (e) { for (const entry of e) this.#addEntry(this.#indexes[i], entry, id); }
@@ -245,18 +256,23 @@ export class MemoryCollection {
   }
 
   replace(id: unknown, doc: Document): void {
-    this.#replace(id, doc);
+    const [key, old, entries] = this.#checkReplace(id, doc);
     this.#journal.record({ op: "r", db: this.db, c: this.name, d: doc });
+    this.#replace(key, old, entries, doc);
   }
 
-  #replace(id: unknown, doc: Document): void {
+  /** The key, current document and new index entries of a replacement; throws on any duplicate. */
+  #checkReplace(id: unknown, doc: Document): [Key, Document, (Entry[] | undefined)[]] {
     const key = indexKey(id);
     const old = this.#docs.get(key);
     if (!old) throw new Error("Cannot replace document: no document with this _id");
     if (doc._id === undefined || indexKey(doc._id) !== key) {
       throw new Error("Cannot replace document: the new document's _id differs");
     }
-    const entries = this.#entriesFor(doc, key);
+    return [key, old, this.#entriesFor(doc, key)];
+  }
+
+  #replace(key: Key, old: Document, entries: (Entry[] | undefined)[], doc: Document): void {
     for (let i = 0; i < this.#indexes.length; i++) {
       const index = this.#indexes[i];
       const oldEntries = this.#entriesOf(index, old);
@@ -269,9 +285,11 @@ export class MemoryCollection {
   }
 
   delete(id: unknown): boolean {
-    const doc = this.#delete(indexKey(id));
+    const key = indexKey(id);
+    const doc = this.#docs.get(key);
     if (!doc) return false;
     this.#journal.record({ op: "d", db: this.db, c: this.name, id: doc._id });
+    this.#delete(key);
     return true;
   }
 
@@ -320,29 +338,31 @@ export class MemoryCollection {
     }
     let n = 0;
     for (const id of doomed) {
-      const doc = this.#delete(id);
-      if (doc) {
-        n++;
-        this.#journal.record({ op: "d", db: this.db, c: this.name, id: doc._id });
-      }
+      const doc = this.#docs.get(id);
+      if (!doc) continue;
+      this.#journal.record({ op: "d", db: this.db, c: this.name, id: doc._id });
+      this.#delete(id);
+      n++;
     }
     return n;
   }
 
   createIndexes(specs: IndexSpec[]): number {
-    const added = this.#createIndexes(specs);
-    if (added.length > 0) {
-      this.#journal.record({ op: "ci", db: this.db, c: this.name, specs: added });
-    }
+    const fresh = this.#buildIndexes(specs);
+    if (fresh.length === 0) return 0;
+    const added = fresh.map((i) => cleanSpec(i.spec));
+    this.#journal.record({ op: "ci", db: this.db, c: this.name, specs: added });
+    this.#indexes.push(...fresh);
     return added.length;
   }
 
   /** Creates indexes without journaling (replay). */
   loadIndexes(specs: IndexSpec[]): void {
-    this.#createIndexes(specs);
+    this.#indexes.push(...this.#buildIndexes(specs));
   }
 
-  #createIndexes(specs: IndexSpec[]): IndexSpec[] {
+  /** Builds the requested indexes that do not exist yet, without installing them. */
+  #buildIndexes(specs: IndexSpec[]): Index[] {
     const fresh: Index[] = [];
     for (const raw of specs) {
       const spec = cleanSpec(raw);
@@ -371,7 +391,6 @@ export class MemoryCollection {
       }
       fresh.push(this.#makeIndex(spec));
     }
-    if (fresh.length === 0) return [];
     // Build every new index before installing any: a duplicate leaves nothing behind.
     for (const index of fresh) {
       for (const [id, doc] of this.#docs) {
@@ -383,8 +402,7 @@ export class MemoryCollection {
         }
       }
     }
-    this.#indexes.push(...fresh);
-    return fresh.map((i) => cleanSpec(i.spec));
+    return fresh;
   }
 
   #validate(spec: IndexSpec): void {
@@ -459,15 +477,16 @@ export class MemoryCollection {
     }
     if (name === "*") {
       if (this.#indexes.length === 0) return;
+      this.#journal.record({ op: "di", db: this.db, c: this.name, name });
       this.#indexes.length = 0;
     } else {
       const i = this.#indexes.findIndex((x) => x.spec.name === name);
       if (i < 0) {
         throw new IndexError(27, `index not found with name [${name}]`, "IndexNotFound");
       }
+      this.#journal.record({ op: "di", db: this.db, c: this.name, name });
       this.#indexes.splice(i, 1);
     }
-    this.#journal.record({ op: "di", db: this.db, c: this.name, name });
   }
 
   /** Drops without journaling (replay). */
@@ -481,7 +500,8 @@ export class MemoryCollection {
 
   /** Replaces and deletes without journaling (replay). */
   loadReplace(doc: Document): void {
-    this.#replace(doc._id, doc);
+    const [key, old, entries] = this.#checkReplace(doc._id, doc);
+    this.#replace(key, old, entries, doc);
   }
 
   loadDelete(id: unknown): void {

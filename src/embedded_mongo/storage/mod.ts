@@ -1,10 +1,11 @@
 /**
  * The embedded server's storage engine: `openStore` returns a `Store` (see `types.ts`) that keeps
  * every collection and index in memory and, given a `dataDir`, persists it: a journal of framed
- * BSON records (length, CRC-32, body) appended for every mutation, plus a snapshot written by
- * compaction. The file format, the fsync policy (`"interval"` by default: written to the OS before
- * `durable()` resolves, fsynced every 100 ms; `"always"`: fsynced before it resolves, with group
- * commit), compaction and crash recovery are described in `persistence.ts`.
+ * BSON records (length, CRC-32, body) written ahead of every mutation (a mutation whose record
+ * cannot be written throws `JournalError` and is not applied), plus a snapshot written by
+ * compaction. The file format, the fsync policy (`"interval"` by default: fsynced every 100 ms;
+ * `"always"`: fsynced before `durable()` resolves, with group commit), what happens when the
+ * disk is full, compaction and crash recovery are described in `persistence.ts`.
  *
  * Costs: `getById` and `lookup` are one hash lookup plus O(matches); `insert`, `replace` and
  * `delete` cost O(indexes) hash operations; `expireTtl` scans each collection that has a TTL
@@ -21,7 +22,7 @@
 import type { Document } from "bson";
 import { Persistence } from "./persistence.ts";
 import { Catalog } from "./store.ts";
-import type { CollectionStore, Store, StoreOptions } from "./types.ts";
+import type { CollectionStore, Store, StoreOptions, StoreStatus } from "./types.ts";
 
 export * from "./types.ts";
 
@@ -52,6 +53,9 @@ class MemoryStore implements Store {
   durable(): Promise<void> {
     return Promise.resolve();
   }
+  status(): StoreStatus {
+    return { persistent: false, writable: true, failedWrites: 0 };
+  }
   close(): Promise<void> {
     return Promise.resolve();
   }
@@ -67,6 +71,9 @@ class PersistentStore extends MemoryStore {
   }
   override durable(): Promise<void> {
     return this.#persistence.durable();
+  }
+  override status(): StoreStatus {
+    return this.#persistence.status();
   }
   /** Writes a fresh snapshot now (also done on close and when the journal grows large). */
   compact(): Promise<void> {

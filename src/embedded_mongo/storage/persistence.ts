@@ -1,7 +1,8 @@
 /**
  * Persistence of the in-memory catalog to a data folder: a snapshot plus a journal.
  *
- * Files in `dataDir`:
+ * Files in `dataDir` (the folder is made 0700 and every file 0600 whatever the umask, since the
+ * journal holds whatever the service stores, password hashes included):
  * - `LOCK`: held with an exclusive `flock` while a store is open (the OS drops it when the process
  *   dies, `kill -9` included); a second open, from this process or another, is refused.
  * - `snapshot.bson`: the whole state at some point, as framed records (`records.ts`): a header
@@ -14,25 +15,32 @@
  *   create/drop index, `dd` drop database). Journals with N >= the snapshot's `journal` are
  *   replayed on open, in order; older ones are leftovers of a compaction and are deleted.
  *
- * Write path: a mutation changes memory and appends its serialized record to a pending list
- * (synchronously). `durable()` writes every pending record with one `write` (group commit), so
- * when it resolves the bytes are in the OS and survive `kill -9`. Fsync policy:
+ * Write path (write-ahead): a mutation is checked (unique indexes), then its record is written to
+ * the journal with one `write` to the OS, and only then applied in memory; so once a mutation
+ * returns it survives `kill -9`, and a mutation whose record cannot be written (disk full,
+ * read-only, I/O error) throws `JournalError` and is not applied. The bytes of a failed write
+ * are cut off again (truncated back to the last good record; retried before the next write if
+ * that fails too), so nothing of it is replayed after a restart, and the next write that the
+ * disk takes succeeds: no restart is needed once space returns. `status()` says whether writes
+ * are failing and why. Fsync policy:
  * - `"interval"` (default): a timer fsyncs the journal every `fsyncIntervalMs` (default 100)
  *   when something was written since the last fsync; a power loss can lose that last interval.
- * - `"always"`: `durable()` also waits for an fsync covering its records; concurrent callers
- *   share one fsync (one in flight at a time, each covering all the writes before it).
- * The timer also writes pending records nobody awaited.
+ * - `"always"`: `durable()` also waits for an fsync covering every write before it; concurrent
+ *   callers share one fsync (one in flight at a time, each covering all the writes before it).
+ * A failed fsync means acknowledged records may not be on the disk: writes are then refused
+ * (`JournalError`) until a compaction, retried by the timer with back-off, has written the
+ * whole state to a fresh snapshot.
  *
  * Compaction (on `close()`, and when the journal passes 64 MiB and twice the last snapshot):
- * the journal is written and fsynced, a new journal generation starts, the state is captured
+ * the journal is fsynced, a new journal generation starts, the state is captured
  * (documents are never changed in place, so capturing is taking references), the snapshot is
  * written from that capture in chunks (the server keeps serving), then renamed into place, and
  * the older journals are deleted. A crash at any step leaves a snapshot plus the journals that
  * complete it.
  *
  * Recovery: a bad record (short, wrong length, wrong checksum, not BSON) at the end of the last
- * journal is a torn write: the file is truncated there and one JSON line is written to stderr
- * (file and offsets, never contents). A bad record followed by a valid one is corruption of
+ * journal is a torn write: the file is truncated there and a warning is logged (file and
+ * offsets, never contents). A bad record followed by a valid one is corruption of
  * acknowledged data: the open is refused.
  */
 import type { Document } from "bson";
@@ -40,7 +48,7 @@ import { normalizeValue } from "../query/values.ts";
 import type { Catalog } from "./store.ts";
 import type { Journal } from "./collection.ts";
 import { concat, CorruptFileError, frame, readRecords, writeAll } from "./records.ts";
-import type { StoreOptions } from "./types.ts";
+import { JournalError, type JournalFile, type StoreOptions, type StoreStatus } from "./types.ts";
 
 const SNAPSHOT = "snapshot.bson";
 const SNAPSHOT_TMP = "snapshot.tmp";
@@ -48,6 +56,9 @@ const LOCK = "LOCK";
 const JOURNAL_RE = /^journal-(\d{8})\.bson$/;
 const COMPACT_MIN_BYTES = 64 * 1024 * 1024;
 const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
+/** Back-off of the compaction that recovers from a failed fsync: 1 s doubling to 30 s. */
+const RECOVER_FIRST_MS = 1000;
+const RECOVER_MAX_MS = 30_000;
 
 function journalName(gen: number): string {
   return `journal-${String(gen).padStart(8, "0")}.bson`;
@@ -63,6 +74,15 @@ function exists(path: string): boolean {
   }
 }
 
+/** Sets the mode exactly (a umask only ever removes bits, so creating with a mode is not enough). */
+function chmodPrivate(path: string, mode: 0o600 | 0o700): void {
+  if (Deno.build.os !== "windows") Deno.chmodSync(path, mode);
+}
+
+function openJournalFile(path: string): JournalFile {
+  return Deno.openSync(path, { create: true, append: true, mode: 0o600 });
+}
+
 function syncDir(dir: string): void {
   try {
     const d = Deno.openSync(dir, { read: true });
@@ -76,8 +96,8 @@ function syncDir(dir: string): void {
   }
 }
 
-function warn(event: Record<string, unknown>): void {
-  console.error(JSON.stringify({ level: "warn", component: "embedded-mongo-storage", ...event }));
+function stderrLog(event: Record<string, unknown>): void {
+  console.error(JSON.stringify({ component: "embedded-mongo-storage", ...event }));
 }
 
 /** Docs read back from disk get the same value fixes the wire layer applies to requests. */
@@ -90,35 +110,49 @@ export class Persistence implements Journal {
   readonly #dir: string;
   readonly #catalog: Catalog;
   readonly #always: boolean;
+  readonly #openJournal: (path: string) => JournalFile;
+  readonly #log: (event: Record<string, unknown>) => void;
   #lock: Deno.FsFile;
-  #file!: Deno.FsFile;
+  #file!: JournalFile;
   #gen = 0;
+  /** Where the last good record of the current journal ends. */
   #journalBytes = 0;
+  /** A failed write left bytes past `#journalBytes` that could not be cut off yet. */
+  #tailDirty = false;
   #snapshotBytes = 0;
-  #pending: Uint8Array[] = [];
-  #pendingBytes = 0;
-  #queuedSeq = 0;
   #writtenSeq = 0;
   #syncedSeq = 0;
   #syncing?: Promise<void>;
   #compacting?: Promise<void>;
   #timer?: ReturnType<typeof setInterval>;
-  #failure?: Error;
+  /** Set while writes fail: why, and since when. */
+  #failing?: { error: string; since: Date };
+  /** Set by a failed fsync: writes are refused until a compaction succeeds. */
+  #syncFailure?: JournalError;
+  #recoverDelayMs = 0;
+  #recoverAt = 0;
+  #failedWrites = 0;
+  #failedSinceLog = 0;
   #closed = false;
 
   private constructor(dir: string, catalog: Catalog, options: StoreOptions, lock: Deno.FsFile) {
     this.#dir = dir;
     this.#catalog = catalog;
     this.#always = options.fsync === "always";
+    this.#openJournal = options.openJournal ?? openJournalFile;
+    this.#log = options.log ?? stderrLog;
     this.#lock = lock;
   }
 
   /** Locks the folder, loads the snapshot, replays the journals, and starts journaling. */
   static open(dir: string, catalog: Catalog, options: StoreOptions): Persistence {
-    Deno.mkdirSync(dir, { recursive: true });
-    const lock = Deno.openSync(`${dir}/${LOCK}`, { read: true, write: true, create: true });
+    Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodPrivate(dir, 0o700);
+    const lockPath = `${dir}/${LOCK}`;
+    const lock = Deno.openSync(lockPath, { read: true, write: true, create: true, mode: 0o600 });
     let locked = false;
     try {
+      chmodPrivate(lockPath, 0o600);
       locked = lock.tryLockSync(true);
     } catch (e) {
       lock.close();
@@ -152,6 +186,7 @@ export class Persistence implements Journal {
     let firstGen = 0;
     const snapshotPath = `${dir}/${SNAPSHOT}`;
     if (exists(snapshotPath)) {
+      chmodPrivate(snapshotPath, 0o600);
       let header: Document | undefined;
       let footer: Document | undefined;
       let count = 0;
@@ -195,6 +230,7 @@ export class Persistence implements Journal {
     const live = gens.filter((g) => g >= firstGen);
     for (let i = 0; i < live.length; i++) {
       const path = `${dir}/${journalName(live[i])}`;
+      chmodPrivate(path, 0o600);
       const last = i === live.length - 1;
       let result;
       try {
@@ -209,7 +245,8 @@ export class Persistence implements Journal {
           );
         }
         Deno.truncateSync(path, result.goodBytes);
-        warn({
+        this.#log({
+          level: "warn",
           event: "journal_tail_truncated",
           file: path,
           offset: result.goodBytes,
@@ -218,53 +255,129 @@ export class Persistence implements Journal {
       }
     }
     this.#gen = live.length > 0 ? live[live.length - 1] : firstGen;
-    const path = `${dir}/${journalName(this.#gen)}`;
-    this.#file = Deno.openSync(path, { create: true, append: true });
+    this.#file = this.#openJournalAt(this.#gen);
     this.#journalBytes = this.#file.statSync().size;
   }
 
-  /** Journal: queue the record of one mutation (written by the next flush). */
-  record(op: Document): void {
-    if (this.#closed) {
-      this.#failure ??= new Error("Cannot write: the store is closed");
-      return;
-    }
+  #openJournalAt(gen: number): JournalFile {
+    const path = `${this.#dir}/${journalName(gen)}`;
+    const file = this.#openJournal(path);
     try {
-      const f = frame(op);
-      this.#pending.push(f);
-      this.#pendingBytes += f.length;
-      this.#queuedSeq++;
+      chmodPrivate(path, 0o600);
     } catch (e) {
-      this.#failure ??= new Error(`Cannot journal a mutation: ${msg(e)}`);
+      file.close();
+      throw e;
     }
+    return file;
   }
 
-  /** Writes every pending record to the OS with one write. */
-  #flush(): void {
-    if (this.#pending.length === 0) return;
-    const data = concat(this.#pending, this.#pendingBytes);
-    const seq = this.#queuedSeq;
-    this.#pending = [];
-    this.#pendingBytes = 0;
+  /**
+   * Journal: writes the record of one mutation to the OS before the mutation is applied. Throws
+   * `JournalError` (and the caller does not apply the mutation) when it cannot.
+   */
+  record(op: Document): void {
+    if (this.#closed) throw new JournalError("Cannot write: the store is closed");
+    if (this.#syncFailure) this.#refuse(this.#syncFailure.message);
+    let f: Uint8Array;
     try {
-      writeAll(this.#file, data);
+      f = frame(op);
     } catch (e) {
-      this.#failure ??= new Error(`Cannot write the journal: ${msg(e)}`);
-      throw this.#failure;
+      throw new Error(`Cannot journal a mutation: ${msg(e)}`);
     }
-    this.#journalBytes += data.length;
-    this.#writtenSeq = seq;
+    try {
+      if (this.#tailDirty) {
+        this.#file.truncateSync(this.#journalBytes);
+        this.#tailDirty = false;
+      }
+      writeAll(this.#file, f);
+    } catch (e) {
+      this.#cutTail();
+      this.#refuse(`Cannot write the journal: ${msg(e)}`);
+    }
+    this.#journalBytes += f.length;
+    this.#writtenSeq++;
+    if (this.#failing) this.#recovered();
     if (
       !this.#compacting && this.#journalBytes > COMPACT_MIN_BYTES &&
       this.#journalBytes > 2 * this.#snapshotBytes
     ) {
-      this.compact().catch((e) => warn({ event: "compaction_failed", error: msg(e) }));
+      this.compact().catch((e) =>
+        this.#log({ level: "warn", event: "compaction_failed", error: msg(e) })
+      );
     }
+  }
+
+  /** Cuts a failed write's bytes off the journal (or remembers to, before the next write). */
+  #cutTail(): void {
+    try {
+      this.#file.truncateSync(this.#journalBytes);
+      this.#tailDirty = false;
+    } catch {
+      this.#tailDirty = true;
+    }
+  }
+
+  /** Counts a refused write, marks the store as failing (logged once), and throws. */
+  #refuse(error: string): never {
+    this.#failedWrites++;
+    if (!this.#failing) {
+      this.#failing = { error, since: new Date() };
+      this.#failedSinceLog = 0;
+      this.#log({ level: "error", event: "journal_write_failed", error });
+    } else {
+      this.#failing.error = error;
+      this.#failedSinceLog++;
+    }
+    throw new JournalError(error);
+  }
+
+  #recovered(): void {
+    const failing = this.#failing!;
+    this.#failing = undefined;
+    this.#log({
+      level: "info",
+      event: "journal_write_recovered",
+      failingForMs: Date.now() - failing.since.getTime(),
+      refusedWrites: this.#failedSinceLog + 1,
+    });
+  }
+
+  #syncFailed(e: unknown): JournalError {
+    if (!this.#syncFailure) {
+      this.#syncFailure = new JournalError(
+        `Cannot fsync the journal: ${msg(e)}; writes are refused until a fresh snapshot is written`,
+      );
+      this.#recoverDelayMs = RECOVER_FIRST_MS;
+      this.#recoverAt = Date.now() + RECOVER_FIRST_MS;
+      this.#failing ??= { error: this.#syncFailure.message, since: new Date() };
+      this.#failing.error = this.#syncFailure.message;
+      this.#failedSinceLog = 0;
+      this.#log({
+        level: "error",
+        event: "journal_fsync_failed",
+        error: this.#syncFailure.message,
+      });
+    }
+    return this.#syncFailure;
+  }
+
+  status(): StoreStatus {
+    const out: StoreStatus = {
+      persistent: true,
+      writable: !this.#failing && !this.#closed,
+      failedWrites: this.#failedWrites,
+    };
+    if (this.#failing) {
+      out.error = this.#failing.error;
+      out.failingSince = this.#failing.since;
+    } else if (this.#closed) out.error = "Cannot write: the store is closed";
+    return out;
   }
 
   /** Resolves once every fsync started after `target` was written has finished. */
   async #syncTo(target: number): Promise<void> {
     while (this.#syncedSeq < target) {
+      if (this.#syncFailure) throw this.#syncFailure;
       if (!this.#syncing) {
         const upTo = this.#writtenSeq;
         const file = this.#file;
@@ -273,33 +386,31 @@ export class Persistence implements Journal {
             if (upTo > this.#syncedSeq) this.#syncedSeq = upTo;
           },
           (e) => {
-            this.#failure ??= new Error(`Cannot fsync the journal: ${msg(e)}`);
+            this.#syncFailed(e);
           },
         ).finally(() => {
           this.#syncing = undefined;
         });
       }
       await this.#syncing;
-      if (this.#failure) throw this.#failure;
     }
   }
 
   durable(): Promise<void> {
-    if (this.#failure) return Promise.reject(this.#failure);
-    try {
-      this.#flush();
-    } catch (e) {
-      return Promise.reject(e);
-    }
+    if (this.#syncFailure) return Promise.reject(this.#syncFailure);
     if (this.#always && this.#syncedSeq < this.#writtenSeq) return this.#syncTo(this.#writtenSeq);
     return Promise.resolve();
   }
 
   #tick(): void {
-    if (this.#failure || this.#closed) return;
-    try {
-      this.#flush();
-    } catch {
+    if (this.#closed) return;
+    if (this.#syncFailure) {
+      if (this.#compacting || Date.now() < this.#recoverAt) return;
+      this.#recoverDelayMs = Math.min(this.#recoverDelayMs * 2, RECOVER_MAX_MS);
+      this.#recoverAt = Date.now() + this.#recoverDelayMs;
+      this.compact().catch((e) =>
+        this.#log({ level: "warn", event: "compaction_failed", error: msg(e) })
+      );
       return;
     }
     if (this.#syncedSeq < this.#writtenSeq && !this.#syncing) {
@@ -317,13 +428,23 @@ export class Persistence implements Journal {
 
   async #compact(): Promise<void> {
     while (this.#syncing) await this.#syncing;
-    if (this.#failure) throw this.#failure;
     // From here to the capture, nothing awaits: the capture and the journal switch are atomic.
-    this.#flush();
-    this.#file.syncDataSync();
-    this.#syncedSeq = this.#writtenSeq;
+    if (this.#tailDirty) {
+      this.#file.truncateSync(this.#journalBytes);
+      this.#tailDirty = false;
+    }
+    const next = this.#openJournalAt(this.#gen + 1);
+    if (!this.#syncFailure) {
+      try {
+        this.#file.syncDataSync();
+        this.#syncedSeq = this.#writtenSeq;
+      } catch (e) {
+        // The snapshot about to be written makes the old journal moot; until then writes wait.
+        this.#syncFailed(e);
+      }
+    }
+    const recovering = this.#syncFailure;
     const gen = this.#gen + 1;
-    const next = Deno.openSync(`${this.#dir}/${journalName(gen)}`, { create: true, append: true });
     this.#file.close();
     this.#file = next;
     this.#gen = gen;
@@ -339,9 +460,10 @@ export class Persistence implements Journal {
     }
     // The snapshot, in chunks; the server keeps serving between them.
     const tmpPath = `${this.#dir}/${SNAPSHOT_TMP}`;
-    const tmp = Deno.openSync(tmpPath, { create: true, write: true, truncate: true });
+    const tmp = Deno.openSync(tmpPath, { create: true, write: true, truncate: true, mode: 0o600 });
     let size = 0;
     try {
+      chmodPrivate(tmpPath, 0o600);
       let parts: Uint8Array[] = [];
       let bytes = 0;
       let records = 0;
@@ -370,9 +492,14 @@ export class Persistence implements Journal {
         size += bytes;
       }
       await tmp.sync();
-    } finally {
+    } catch (e) {
       tmp.close();
+      try {
+        Deno.removeSync(tmpPath); // a full disk gets its space back
+      } catch { /* already gone */ }
+      throw e;
     }
+    tmp.close();
     Deno.renameSync(tmpPath, `${this.#dir}/${SNAPSHOT}`);
     syncDir(this.#dir);
     this.#snapshotBytes = size;
@@ -380,23 +507,30 @@ export class Persistence implements Journal {
       const m = JOURNAL_RE.exec(e.name);
       if (m && Number(m[1]) < gen) Deno.removeSync(`${this.#dir}/${e.name}`);
     }
+    if (recovering && this.#syncFailure === recovering) {
+      // Everything acknowledged is in the fsynced snapshot now.
+      this.#syncFailure = undefined;
+      this.#syncedSeq = this.#writtenSeq;
+      if (this.#failing) this.#recovered();
+    }
   }
 
-  /** Flushes, compacts, fsyncs, stops the timer and releases the lock. */
+  /** Compacts, fsyncs, stops the timer and releases the lock. */
   async close(): Promise<void> {
     if (this.#closed) return;
     clearInterval(this.#timer);
     try {
       if (this.#compacting) await this.#compacting.catch(() => {});
       while (this.#syncing) await this.#syncing;
-      if (!this.#failure) {
+      try {
+        await this.compact();
+      } catch (e) {
+        // The journal still holds everything: keep it, and say why the snapshot failed.
+        this.#log({ level: "warn", event: "compaction_failed", error: msg(e) });
         try {
-          await this.compact();
-        } catch (e) {
-          // The journal still holds everything: keep it, and say why the snapshot failed.
-          warn({ event: "compaction_failed", error: msg(e) });
-          this.#flush();
           this.#file.syncDataSync();
+        } catch (e) {
+          this.#log({ level: "error", event: "journal_fsync_failed", error: msg(e) });
         }
       }
     } finally {

@@ -38,7 +38,7 @@ export function concat(parts: Uint8Array[], total: number): Uint8Array {
   return out;
 }
 
-export function writeAll(file: Deno.FsFile, data: Uint8Array): void {
+export function writeAll(file: { writeSync(p: Uint8Array): number }, data: Uint8Array): void {
   let off = 0;
   while (off < data.length) off += file.writeSync(data.subarray(off));
 }

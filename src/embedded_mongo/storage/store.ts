@@ -1,6 +1,6 @@
 /**
  * The catalog: databases and their collections, in memory, each mutation reported to a
- * `Journal` (persistence.ts writes it to disk; in memory it goes nowhere).
+ * `Journal` before it is applied (persistence.ts writes it to disk; in memory it goes nowhere).
  */
 import type { Document } from "bson";
 import { type Journal, MemoryCollection, NO_JOURNAL } from "./collection.ts";
@@ -40,9 +40,8 @@ export class Catalog implements Journal {
   createCollection(db: string, name: string, options: Document = {}): MemoryCollection {
     const existing = this.getCollection(db, name);
     if (existing) return existing;
-    const coll = this.loadCollection(db, name, options);
     this.journal.record({ op: "cc", db, c: name, o: options });
-    return coll;
+    return this.loadCollection(db, name, options);
   }
 
   /** Creates a collection without journaling (replay, snapshot load). */
@@ -56,15 +55,17 @@ export class Catalog implements Journal {
 
   dropCollection(db: string, name: string): boolean {
     const colls = this.dbs.get(db);
-    if (!colls?.delete(name)) return false;
-    if (colls.size === 0) this.dbs.delete(db);
+    if (!colls?.has(name)) return false;
     this.journal.record({ op: "dc", db, c: name });
+    colls.delete(name);
+    if (colls.size === 0) this.dbs.delete(db);
     return true;
   }
 
   dropDatabase(db: string): void {
-    if (!this.dbs.delete(db)) return;
+    if (!this.dbs.has(db)) return;
     this.journal.record({ op: "dd", db });
+    this.dbs.delete(db);
   }
 
   expireTtl(now: Date): number {

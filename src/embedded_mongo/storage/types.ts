@@ -38,6 +38,15 @@ export class DuplicateKeyError extends Error {
   }
 }
 
+/**
+ * Thrown synchronously by a write whose journal record could not be written (disk full, read-only,
+ * I/O error): the write was not applied. MongoDB's code 42, `LogWriteFailed`.
+ */
+export class JournalError extends Error {
+  readonly code = 42;
+  readonly codeName = "LogWriteFailed";
+}
+
 /** Thrown for a bad index request: a MongoDB error code (67, 85, 86, 27, ...) and its message. */
 export class IndexError extends Error {
   constructor(readonly code: number, message: string, readonly codeName?: string) {
@@ -48,8 +57,9 @@ export class IndexError extends Error {
 /**
  * One collection. Every mutation takes effect in memory synchronously, before it returns, so a
  * read-decide-write done in one synchronous stretch is atomic; a mutation that breaks a unique
- * index throws `DuplicateKeyError` synchronously and changes nothing. Durability is awaited
- * separately with `Store.durable()`.
+ * index throws `DuplicateKeyError`, and one that cannot be journaled throws `JournalError`,
+ * synchronously, and changes nothing. Its record reaches the OS before it returns; an fsync is
+ * awaited separately with `Store.durable()`.
  */
 export interface CollectionStore {
   readonly db: string;
@@ -87,10 +97,31 @@ export interface Store {
   dropDatabase(db: string): void;
   /** Removes every document past its TTL index's expiry at `now`; returns how many. */
   expireTtl(now: Date): number;
-  /** Resolves once every mutation made so far is in the journal (see the fsync policy). */
+  /** Resolves once every mutation made so far is durable (see the fsync policy). */
   durable(): Promise<void>;
+  /** Whether writes are being accepted, and if not, why (for `serverStatus` and readiness). */
+  status(): StoreStatus;
   close(): Promise<void>;
 }
+
+export interface StoreStatus {
+  /** Whether the store keeps a data folder. */
+  persistent: boolean;
+  /** False while writes fail (the last write could not be journaled or fsynced). */
+  writable: boolean;
+  /** Why writes fail, e.g. `Cannot write the journal: No space left on device (os error 28)`. */
+  error?: string;
+  /** When writes started failing. */
+  failingSince?: Date;
+  /** Writes refused since the store opened. */
+  failedWrites: number;
+}
+
+/** The part of `Deno.FsFile` the journal uses: the seam where tests inject a failing disk. */
+export type JournalFile = Pick<
+  Deno.FsFile,
+  "writeSync" | "truncateSync" | "syncData" | "syncDataSync" | "statSync" | "close"
+>;
 
 export interface StoreOptions {
   /** The data folder; absent means in memory only. */
@@ -102,4 +133,8 @@ export interface StoreOptions {
    */
   fsync?: "always" | "interval";
   fsyncIntervalMs?: number;
+  /** Opens a journal file for appending (default: `Deno.openSync`, mode 0600). Tests wrap it. */
+  openJournal?: (path: string) => JournalFile;
+  /** Receives structured events (no document contents); default: JSON lines on stderr. */
+  log?: (event: Record<string, unknown>) => void;
 }
