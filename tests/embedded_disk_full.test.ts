@@ -26,23 +26,22 @@ class FaultyDisk {
 
   open = (path: string): JournalFile => {
     const file = Deno.openSync(path, { create: true, append: true, mode: 0o600 });
-    const disk = this;
     return {
-      writeSync(p: Uint8Array): number {
-        if (disk.space <= 0) throw new Error(ENOSPC);
-        const n = file.writeSync(p.subarray(0, Math.min(p.length, disk.space)));
-        disk.space -= n;
+      writeSync: (p: Uint8Array): number => {
+        if (this.space <= 0) throw new Error(ENOSPC);
+        const n = file.writeSync(p.subarray(0, Math.min(p.length, this.space)));
+        this.space -= n;
         return n;
       },
-      truncateSync(len?: number): void {
-        if (disk.failTruncate) throw new Error(EIO);
+      truncateSync: (len?: number): void => {
+        if (this.failTruncate) throw new Error(EIO);
         const freed = file.statSync().size - (len ?? 0);
         file.truncateSync(len);
-        if (freed > 0) disk.space += freed;
+        if (freed > 0) this.space += freed;
       },
-      syncData: () => disk.failSync ? Promise.reject(new Error(EIO)) : file.syncData(),
-      syncDataSync(): void {
-        if (disk.failSync) throw new Error(EIO);
+      syncData: () => this.failSync ? Promise.reject(new Error(EIO)) : file.syncData(),
+      syncDataSync: (): void => {
+        if (this.failSync) throw new Error(EIO);
         file.syncDataSync();
       },
       statSync: () => file.statSync(),
