@@ -26,6 +26,8 @@ export interface Config {
     idleTtlMs: number;
     touchIntervalMs: number;
   };
+  /** The deadline of one store operation (the driver's timeoutMS); below REQUESTING_TIMEOUT. */
+  storeTimeoutMs: number;
   requesting: {
     timeoutMs: number;
     saveResponses: boolean;
@@ -143,6 +145,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError("SESSION_TOUCH_INTERVAL", "must be shorter than SESSION_IDLE_TTL");
   }
 
+  const requestingTimeoutMs = duration("REQUESTING_TIMEOUT", 10_000);
+  const storeTimeoutMs = duration("STORE_TIMEOUT", Math.min(2000, requestingTimeoutMs / 2));
+  if (storeTimeoutMs >= requestingTimeoutMs) {
+    throw new ConfigError("STORE_TIMEOUT", "must be shorter than REQUESTING_TIMEOUT");
+  }
+
   const port = get("PORT");
   return {
     port: port === undefined ? 8000 : parseInteger("PORT", port, 0, 65535),
@@ -152,8 +160,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     dataDir: get("DATA_DIR") ?? ".data",
     embeddedTtlMonitorIntervalMs: duration("EMBEDDED_TTL_MONITOR_INTERVAL", 60_000),
     session,
+    storeTimeoutMs,
     requesting: {
-      timeoutMs: duration("REQUESTING_TIMEOUT", 10_000),
+      timeoutMs: requestingTimeoutMs,
       saveResponses: bool("REQUESTING_SAVE_RESPONSES", false),
       savedTtlMs: duration("REQUESTING_SAVED_TTL", UNITS.d),
     },

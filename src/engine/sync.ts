@@ -30,6 +30,10 @@ export const ENGINE_HOOKS: unique symbol = Symbol.for("syncEngine.hooks") as nev
 export interface SyncFailure {
   sync: string;
   message: string;
+  /** What was thrown (the action's or the `where`'s error), for the root concept to classify. */
+  cause?: unknown;
+  /** True when the failure is the flow's action cutoff: an action not started, too late. */
+  cutoff?: boolean;
 }
 
 /** What the engine tells a concept when a cascade started by one of its actions ends. */
@@ -58,6 +62,13 @@ export interface ConceptHooks {
    * string is logged as a warning under the flow's correlation id.
    */
   cascadeDone?(report: CascadeReport): string | void | Promise<string | void>;
+  /**
+   * No action of a cascade started by an outside call of this concept starts later than this
+   * many milliseconds after the call: a sync that would fire one after it fails instead (a
+   * `cutoff` failure). Set below `cascadeTimeoutMs` by at least the store's operation deadline,
+   * no write starts that could land after the caller was answered.
+   */
+  cascadeCutoffMs?: number;
 }
 
 /** Options of `instrumentConcept`. */
@@ -109,6 +120,8 @@ interface Flow {
   byAction: Map<ActionInfo, ActionRecord[]>;
   size: number;
   failures: SyncFailure[];
+  /** Epoch milliseconds after which the flow starts no action (see `cascadeCutoffMs`). */
+  cutoffAt?: number;
 }
 
 interface CompiledPattern {
@@ -126,6 +139,9 @@ interface CompiledSync {
 
 /** Where `then` actions and `where` failures are reported from. */
 class FiringError extends Error {}
+
+/** An action of a flow not started because the flow's cutoff passed. */
+class CutoffError extends FiringError {}
 
 const MAX_FAILURES_KEPT = 20;
 
@@ -297,6 +313,8 @@ export class SyncConcept {
 
   async #callFromOutside(info: ActionInfo, input: unknown): Promise<unknown> {
     const flow: Flow = { id: crypto.randomUUID(), byAction: new Map(), size: 0, failures: [] };
+    const cutoffMs = info.hooks?.cascadeCutoffMs;
+    if (cutoffMs !== undefined) flow.cutoffAt = Date.now() + cutoffMs;
     this.#flows.set(flow.id, flow);
     let performed: { record: ActionRecord; raw: unknown };
     try {
@@ -485,6 +503,9 @@ export class SyncConcept {
         });
       }
       for (const call of calls) {
+        if (flow.cutoffAt !== undefined && Date.now() > flow.cutoffAt) {
+          throw new CutoffError(`${call.action.label} not started: the flow's cutoff passed`);
+        }
         let performed: { record: ActionRecord };
         try {
           performed = await this.#perform(call.action, call.input, flow);
@@ -502,7 +523,10 @@ export class SyncConcept {
       if (cause instanceof Error && cause.stack) fields.stack = cause.stack.slice(0, 2000);
       this.logger.error(message, fields);
       if (flow.failures.length < MAX_FAILURES_KEPT) {
-        flow.failures.push({ sync: sync.name, message });
+        const failure: SyncFailure = { sync: sync.name, message };
+        if (cause !== undefined) failure.cause = cause;
+        if (e instanceof CutoffError) failure.cutoff = true;
+        flow.failures.push(failure);
       }
     }
   }

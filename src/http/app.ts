@@ -4,13 +4,14 @@
  *
  * | Method | Path                          | What                                              |
  * | ------ | ----------------------------- | ------------------------------------------------- |
- * | GET    | /healthz                      | store health (health.ts)                          |
+ * | GET    | /livez                        | the process is up (health.ts)                     |
+ * | GET    | /readyz, /healthz (alias)     | the store takes reads and writes (health.ts)      |
  * | POST   | /api/Sessioning/_getUser      | Sessioning._getUser (sessioning.ts)               |
  * | POST   | /api/Sessioning/delete        | Sessioning.delete (sessioning.ts)                 |
  * | POST   | /api/Sessioning, /api/Sessioning/* | 404: not exposed over HTTP                   |
  * | GET    | GET_ROUTES (/api/auth/me, ...) | Requesting, as a POST with an empty body         |
  * | POST   | /api/*                        | Requesting.request (requesting.ts)                |
- * | other  | /api/*, /healthz              | 405                                               |
+ * | other  | /api/*, /livez, /readyz, /healthz | 405                                           |
  * | any    | anything else                 | 404                                               |
  *
  * Around every route: the access log (access_log.ts), security headers (security_headers.ts);
@@ -25,20 +26,25 @@ import { HTTPException } from "hono/http-exception";
 import { accessLog } from "./access_log.ts";
 import { limitBody, readJsonObject } from "./body.ts";
 import { describeThrown, HttpError } from "./errors.ts";
-import { healthz } from "./health.ts";
+import { livez, readyz } from "./health.ts";
 import { corsFor, csrfGuard } from "./origin.ts";
 import { handleRequest } from "./requesting.ts";
 import { noStore, securityHeaders } from "./security_headers.ts";
 import { deleteSession, getUser, notExposed } from "./sessioning.ts";
 import type { AppDeps, AppEnv } from "./types.ts";
+import { isStoreUnavailable, STORE_UNAVAILABLE } from "../utils/store_errors.ts";
 
 export type {
   AccessLogEntry,
   AppDeps,
+  HealthCheck,
   HttpConfig,
   RequestingPort,
   SessioningPort,
 } from "./types.ts";
+
+/** Liveness, readiness, and readiness's old name. */
+const HEALTH_PATHS = ["/livez", "/readyz", "/healthz"];
 
 /** The Requesting paths also answered on GET (with an empty body). */
 export const GET_ROUTES: readonly string[] = ["/api/auth/me", "/api/auth/sessions"];
@@ -50,13 +56,15 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.use("*", accessLog(deps.log));
   app.use("*", securityHeaders());
-  app.use("/healthz", noStore());
+  for (const path of HEALTH_PATHS) app.use(path, noStore());
   app.use("/api/*", noStore());
   const cors = corsFor(config);
   if (cors) app.use("/api/*", cors);
   app.post("/api/*", csrfGuard(config), limitBody());
 
-  app.get("/healthz", (c) => healthz(c, deps.health, deps.store));
+  app.get("/livez", livez);
+  app.get("/readyz", (c) => readyz(c, deps.health, deps.store));
+  app.get("/healthz", (c) => readyz(c, deps.health, deps.store));
 
   app.post(
     "/api/Sessioning/_getUser",
@@ -77,7 +85,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     async (c) => handleRequest(c, config, Requesting, await readJsonObject(c.req.raw)),
   );
 
-  app.all("/healthz", (c) => methodNotAllowed(c, "GET, HEAD"));
+  for (const path of HEALTH_PATHS) app.all(path, (c) => methodNotAllowed(c, "GET, HEAD"));
   app.all("/api/*", (c) => {
     const allow = GET_ROUTES.includes(c.req.path) ? "GET, HEAD, POST" : "POST";
     return methodNotAllowed(c, allow);
@@ -90,6 +98,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       return c.json({ error: `Cannot handle request: ${e.message || "bad request"}` }, e.status);
     }
     c.set("failure", describeThrown(e));
+    if (isStoreUnavailable(e)) {
+      return c.json({ error: `Cannot answer request: ${STORE_UNAVAILABLE}` }, 503);
+    }
     return c.json({ error: "Internal error", correlationId: c.get("correlationId") }, 500);
   });
   return app;

@@ -1,25 +1,38 @@
 /**
- * `GET /healthz`: 200 `{ "ok": true, "store": ... }` while the store answers, 503
- * `{ "ok": false, "store": ..., "error": "Cannot reach store: ..." }` while it does not. The
- * check itself (a ping with a short timeout) is a dependency; what it throws is not echoed.
+ * Liveness and readiness.
+ *
+ * - `GET /livez`: 200 `{ "ok": true }` while the process serves HTTP at all.
+ * - `GET /readyz`: 200 `{ "ok": true, "store": ... }` while the store answers reads and takes
+ *   writes; 503 `{ "ok": false, "store": ..., "error": "Cannot ...: ..." }` with the reason
+ *   while it does not. `GET /healthz` is the same check, kept as an alias.
+ *
+ * The check itself is a dependency (main.ts passes a ping and a small write, each with a short
+ * deadline). It resolves `true` when ready, `false` when the ping got no answer, or a
+ * client-safe reason; what it throws is not echoed.
  */
 import type { Context } from "hono";
 import { describeThrown } from "./errors.ts";
-import type { AppEnv, StoreKind } from "./types.ts";
+import type { AppEnv, HealthCheck, StoreKind } from "./types.ts";
 
-/** Answers the health check. */
-export async function healthz(
+/** `GET /livez`. */
+export function livez(c: Context<AppEnv>): Response {
+  return c.json({ ok: true }, 200);
+}
+
+/** `GET /readyz` and `GET /healthz`. */
+export async function readyz(
   c: Context<AppEnv>,
-  health: () => Promise<boolean>,
+  health: HealthCheck,
   store: StoreKind,
 ): Promise<Response> {
   let reason: string;
   try {
-    if (await health() === true) return c.json({ ok: true, store }, 200);
-    reason = "no answer to ping";
+    const result = await health();
+    if (result === true) return c.json({ ok: true, store }, 200);
+    reason = result === false ? "Cannot reach store: no answer to ping" : result.reason;
   } catch (e) {
-    reason = "ping failed";
+    reason = "Cannot reach store: ping failed";
     c.set("failure", describeThrown(e));
   }
-  return c.json({ ok: false, store, error: `Cannot reach store: ${reason}` }, 503);
+  return c.json({ ok: false, store, error: reason }, 503);
 }

@@ -20,6 +20,12 @@ export interface SessioningPort {
   delete(input: { session: string }): Promise<Record<string, unknown>>;
 }
 
+/**
+ * The readiness check: `true` when the store answers reads and takes writes, `false` when the
+ * ping got no answer, or a client-safe reason (`Cannot write to store: ...`).
+ */
+export type HealthCheck = () => Promise<boolean | { reason: string }>;
+
 /** Where the store came from, as `/healthz` reports it. */
 export type StoreKind = "embedded" | "mongodb";
 
@@ -58,8 +64,8 @@ export interface AccessLogEntry {
 export interface AppDeps {
   Requesting: RequestingPort;
   Sessioning: SessioningPort;
-  /** Whether the store answers (main passes a ping with a short timeout). */
-  health: () => Promise<boolean>;
+  /** Whether the store answers reads and writes (main passes a ping and a write, with deadlines). */
+  health: HealthCheck;
   store: StoreKind;
   config: HttpConfig;
   /** Receives one entry per request; default: a JSON line on stdout. */

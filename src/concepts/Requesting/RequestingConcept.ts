@@ -7,13 +7,15 @@
  *
  * The engine tells this concept when a request's cascade has run (the `cascadeDone` hook), so
  * a request is answered at once, not after the timeout, when no sync handles its path (404),
- * when a sync failed (500 with the failure's correlation id), or when syncs ran but none
+ * when a sync failed (500 with the failure's correlation id; 503 when the failure is the store
+ * being unavailable; 504 when the flow passed its action cutoff), or when syncs ran but none
  * responded (500). See design/concepts/Requesting.md and "Requesting conventions" in
  * design/syncs.md.
  */
 import type { Collection, Db } from "mongodb";
 import { freshID } from "../../utils/database.ts";
 import { redactSecrets } from "../../utils/log.ts";
+import { isStoreUnavailable, STORE_UNAVAILABLE } from "../../utils/store_errors.ts";
 
 /** The engine's hook key (see src/engine/sync.ts); `Symbol.for`, so no import of the engine. */
 const ENGINE_HOOKS: unique symbol = Symbol.for("syncEngine.hooks") as never;
@@ -33,6 +35,11 @@ export function noRouteResponse(path: string): ResponseDict {
   return { error: `Cannot find route: no sync handles ${path}`, status: 404 };
 }
 
+/** The answer when the store could not be reached (or could not write) for the request. */
+export function storeUnavailableResponse(): ResponseDict {
+  return { error: `Cannot answer request: ${STORE_UNAVAILABLE}`, status: 503 };
+}
+
 /** The answer when a sync of the request's flow failed, or no sync responded. */
 export function internalErrorResponse(correlationId: string): ResponseDict {
   return { error: "Internal error", status: 500, correlationId };
@@ -41,6 +48,11 @@ export function internalErrorResponse(correlationId: string): ResponseDict {
 export interface RequestingOptions {
   /** How long a request may take in all, cascade included, before it is answered 504. */
   timeoutMs?: number;
+  /**
+   * The store's operation deadline. When given, no action of a request's cascade starts later
+   * than `timeoutMs - storeTimeoutMs` after the request, so no write can land after the 504.
+   */
+  storeTimeoutMs?: number;
   /** Keep requests and responses (secrets redacted) in `Requesting.requests`. Default false. */
   saveResponses?: boolean;
   /** How long a saved request is kept (its `expiresAt`). Default 24 hours. */
@@ -56,7 +68,7 @@ interface CascadeReport {
   output: Record<string, unknown>;
   flow: string;
   matched: boolean;
-  failures: Array<{ sync: string; message: string }>;
+  failures: Array<{ sync: string; message: string; cause?: unknown; cutoff?: boolean }>;
 }
 
 interface Pending {
@@ -96,6 +108,7 @@ export default class RequestingConcept {
   /** Engine hooks: the whole cascade gets `timeoutMs`, and a finished cascade is reported. */
   readonly [ENGINE_HOOKS]: {
     cascadeTimeoutMs: number;
+    cascadeCutoffMs?: number;
     cascadeDone: (report: CascadeReport) => string | undefined;
   };
 
@@ -111,10 +124,20 @@ export default class RequestingConcept {
     }
     this.#now = options.now ?? (() => new Date());
     this.requests = db.collection<SavedRequest>(PREFIX + "requests");
+    const storeTimeoutMs = options.storeTimeoutMs;
+    if (
+      storeTimeoutMs !== undefined &&
+      (!(storeTimeoutMs > 0) || !(storeTimeoutMs < this.timeoutMs))
+    ) {
+      throw new RangeError("Cannot create Requesting: storeTimeoutMs must be below timeoutMs");
+    }
     this[ENGINE_HOOKS] = {
       cascadeTimeoutMs: this.timeoutMs,
       cascadeDone: (report) => this.#cascadeDone(report),
     };
+    if (storeTimeoutMs !== undefined) {
+      this[ENGINE_HOOKS].cascadeCutoffMs = this.timeoutMs - storeTimeoutMs;
+    }
   }
 
   /** Requests not yet collected (answered or not); bounded by the timeout. */
@@ -267,7 +290,12 @@ export default class RequestingConcept {
     const entry = this.#pending.get(request);
     if (!entry || entry.by) return undefined;
     if (report.failures.length > 0) {
-      this.#answer(request, entry, internalErrorResponse(report.flow), "engine");
+      const response = report.failures.some((f) => isStoreUnavailable(f.cause))
+        ? storeUnavailableResponse()
+        : report.failures.some((f) => f.cutoff)
+        ? timeoutResponse()
+        : internalErrorResponse(report.flow);
+      this.#answer(request, entry, response, "engine");
       return undefined;
     }
     if (!report.matched) {
