@@ -4,13 +4,14 @@
  * (404), a failed sync (500 with the logged correlation id), syncs that never responded.
  */
 import assert from "node:assert/strict";
-import type { Db } from "mongodb";
+import { type Db, MongoNetworkError } from "mongodb";
 import { actions, memoryLogger, type Sync, SyncConcept } from "../../engine/mod.ts";
 import { testDb } from "../../utils/database.ts";
 import RequestingConcept, {
   internalErrorResponse,
   noRouteResponse,
   type RequestingOptions,
+  storeUnavailableResponse,
   timeoutResponse,
 } from "./RequestingConcept.ts";
 
@@ -316,4 +317,78 @@ Deno.test("_getInput() gives a pending request's inputs without its path, and []
     assert.deepEqual(await raw._getInput({ request: started.request }), []);
     assert.deepEqual(await raw._getInput({ request: { $ne: null } as never }), []);
   });
+});
+
+/** A concept whose action counts its calls, or throws what it is given to throw. */
+class ProbeConcept {
+  calls = 0;
+  fail?: Error;
+  note(_: Record<string, unknown>): Promise<Record<string, never>> {
+    this.calls++;
+    return this.fail ? Promise.reject(this.fail) : Promise.resolve({});
+  }
+}
+
+Deno.test("request() through the engine: a store that cannot be reached answers 503, not 500", async () => {
+  await withRequesting({}, async ({ Requesting, Engine }) => {
+    const probe = new ProbeConcept();
+    probe.fail = new MongoNetworkError("connection 1 to 127.0.0.1:1 closed");
+    const Probe = Engine.instrumentConcept(probe);
+    const Write: Sync = ({ request }) => ({
+      when: actions([Requesting.request, { path: "/write" }, { request }]),
+      then: actions([Probe.note, {}]),
+    });
+    Engine.register({ Write });
+    const started = await Requesting.request({ path: "/write" });
+    assert.ok("request" in started);
+    const [{ response }] = await Requesting._awaitResponse({ request: started.request });
+    assert.deepEqual(response, storeUnavailableResponse());
+    assert.deepEqual(response, { error: "Cannot answer request: store unavailable", status: 503 });
+  });
+});
+
+Deno.test("request() through the engine: no action starts after the cutoff (timeout less store timeout)", async () => {
+  await withRequesting({ timeoutMs: 400, storeTimeoutMs: 350 }, async ({ Requesting, Engine }) => {
+    const probe = new ProbeConcept();
+    const Probe = Engine.instrumentConcept(probe);
+    // The where outlasts the 50 ms cutoff: the write it leads to must not start.
+    const Late: Sync = ({ request }) => ({
+      when: actions([Requesting.request, { path: "/late" }, { request }]),
+      where: async (frames) => {
+        await new Promise((r) => setTimeout(r, 120));
+        return frames;
+      },
+      then: actions([Probe.note, {}]),
+    });
+    const Early: Sync = ({ request }) => ({
+      when: actions([Requesting.request, { path: "/early" }, { request }]),
+      then: actions([Probe.note, {}], [Requesting.respond, { request, ok: true }]),
+    });
+    Engine.register({ Late, Early });
+    const early = await Requesting.request({ path: "/early" });
+    assert.ok("request" in early);
+    assert.deepEqual(await Requesting._awaitResponse({ request: early.request }), [
+      { response: { ok: true } },
+    ]);
+    assert.equal(probe.calls, 1);
+    const started = performance.now();
+    const late = await Requesting.request({ path: "/late" });
+    assert.ok("request" in late);
+    const [{ response }] = await Requesting._awaitResponse({ request: late.request });
+    assert.deepEqual(response, timeoutResponse());
+    assert.equal(probe.calls, 1, "the action after the cutoff was not started");
+    assert.ok(performance.now() - started < 400, "answered at the cutoff, not the timeout");
+  });
+});
+
+Deno.test("new RequestingConcept() refuses a store timeout not below the request timeout", async () => {
+  const [db, client] = await testDb();
+  try {
+    assert.throws(
+      () => new RequestingConcept(db, { timeoutMs: 100, storeTimeoutMs: 100 }),
+      /storeTimeoutMs must be below timeoutMs/,
+    );
+  } finally {
+    await client.close();
+  }
 });
