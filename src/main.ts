@@ -6,7 +6,8 @@
 import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { wireConcepts } from "./concepts/mod.ts";
 import { Logging } from "./engine/mod.ts";
-import { createApp } from "./http/app.ts";
+import type { Db } from "mongodb";
+import { createApp, type HealthCheck } from "./http/app.ts";
 import { MAX_BODY_BYTES } from "./http/body.ts";
 import { serveHttp } from "./http/server.ts";
 import { syncs } from "./syncs/mod.ts";
@@ -23,19 +24,45 @@ export interface Service {
 
 const SYNC_LOGGING = { off: Logging.OFF, trace: Logging.TRACE, verbose: Logging.VERBOSE };
 
-/** Pings the database, failing after `ms` rather than hanging while the store is away. */
-function pingWithin(ping: () => Promise<unknown>, ms: number): () => Promise<boolean> {
+/** A promise that rejects with `message` after `ms`, racing `work`. */
+async function within<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+    work.catch(() => {});
+  }
+}
+
+/**
+ * Readiness: the store answers a ping and takes a small write (to `Health.probe`), each within
+ * `ms`; otherwise the reason, without the driver's words.
+ */
+function readiness(db: Db, ms: number): HealthCheck {
+  const probe = db.collection<{ _id: string; at: Date }>("Health.probe");
   return async () => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error("Cannot reach store: ping timed out")), ms);
-    });
     try {
-      await Promise.race([ping(), timeout]);
-      return true;
-    } finally {
-      clearTimeout(timer);
+      await within(db.command({ ping: 1 }, { timeoutMS: ms }), ms, "ping timed out");
+    } catch {
+      return { reason: "Cannot reach store: no answer to ping" };
     }
+    try {
+      await within(
+        probe.updateOne({ _id: "readiness" }, { $set: { at: new Date() } }, {
+          upsert: true,
+          timeoutMS: ms,
+        }),
+        ms,
+        "write timed out",
+      );
+    } catch {
+      return { reason: "Cannot write to store: write failed" };
+    }
+    return true;
   };
 }
 
@@ -49,12 +76,21 @@ export async function startService(
     dbName: config.dbName,
     dataDir: config.dataDir,
     ttlMonitorIntervalMs: config.embeddedTtlMonitorIntervalMs,
+    clientOptions: {
+      // Every operation has a deadline below REQUESTING_TIMEOUT, and an unreachable store is
+      // noticed within a second: requests answer 503 rather than hang, and nothing the driver
+      // queued runs after its request was answered.
+      timeoutMS: config.storeTimeoutMs,
+      serverSelectionTimeoutMS: Math.min(1000, config.storeTimeoutMs),
+      connectTimeoutMS: Math.min(1000, config.storeTimeoutMs),
+      heartbeatFrequencyMS: 1000,
+    },
   });
   const [db, client] = conn;
   try {
     const concepts = wireConcepts(db, {
       engine: { logging: SYNC_LOGGING[config.syncLogging], logger: new Logger(log) },
-      requesting: config.requesting,
+      requesting: { ...config.requesting, storeTimeoutMs: config.storeTimeoutMs },
       sessioning: {
         ...config.session,
         // Session events carry the public id only, never the token: safe to log.
@@ -67,7 +103,7 @@ export async function startService(
     const app = createApp({
       Requesting: concepts.Requesting,
       Sessioning: concepts.Sessioning,
-      health: pingWithin(() => db.command({ ping: 1 }), 2000),
+      health: readiness(db, 900),
       store: conn.store,
       log: (entry) => log({ level: "info", msg: "http", ...entry }),
       config: {
