@@ -4,9 +4,9 @@
  * TTL, concurrency, malformed input, unacknowledged writes and persistence.
  */
 import assert from "node:assert/strict";
-import { Binary, BSON, type Document, Long, MongoClient, ObjectId, UUID } from "mongodb";
+import { Binary, type Document, Long, MongoClient, ObjectId, UUID } from "mongodb";
 import { startEmbeddedMongo } from "../src/embedded_mongo/mod.ts";
-import { crc32c } from "../src/embedded_mongo/wire/crc32c.ts";
+import { expectClosed, opMsg, opQuery, readFrame, replyDoc } from "./fixtures/wire_frames.ts";
 
 type Server = Awaited<ReturnType<typeof startEmbeddedMongo>>;
 
@@ -504,92 +504,6 @@ Deno.test("insertOne() with w:0 (moreToCome) gets no reply, and the write is the
 });
 
 // --- raw wire ---------------------------------------------------------------------------------
-
-function opMsg(
-  requestId: number,
-  doc: Document,
-  flags = 0,
-  sequences: [string, Document[]][] = [],
-) {
-  const body = BSON.serialize(doc);
-  const parts: Uint8Array[] = [new Uint8Array([0]), body];
-  for (const [id, docs] of sequences) {
-    const idBytes = new TextEncoder().encode(id + "\0");
-    const docBytes = docs.map((d) => BSON.serialize(d));
-    const size = 4 + idBytes.length + docBytes.reduce((s, d) => s + d.length, 0);
-    const head = new Uint8Array(5);
-    head[0] = 1;
-    new DataView(head.buffer).setInt32(1, size, true);
-    parts.push(head, idBytes, ...docBytes);
-  }
-  const checksum = (flags & 1) !== 0;
-  const length = 16 + 4 + parts.reduce((s, p) => s + p.length, 0) + (checksum ? 4 : 0);
-  const out = new Uint8Array(length);
-  const view = new DataView(out.buffer);
-  view.setInt32(0, length, true);
-  view.setInt32(4, requestId, true);
-  view.setInt32(12, 2013, true);
-  view.setUint32(16, flags, true);
-  let pos = 20;
-  for (const p of parts) {
-    out.set(p, pos);
-    pos += p.length;
-  }
-  if (checksum) view.setUint32(pos, crc32c(out.subarray(0, pos)), true);
-  return out;
-}
-
-function opQuery(requestId: number, ns: string, doc: Document): Uint8Array {
-  const nsBytes = new TextEncoder().encode(ns + "\0");
-  const body = BSON.serialize(doc);
-  const length = 16 + 4 + nsBytes.length + 8 + body.length;
-  const out = new Uint8Array(length);
-  const view = new DataView(out.buffer);
-  view.setInt32(0, length, true);
-  view.setInt32(4, requestId, true);
-  view.setInt32(12, 2004, true);
-  out.set(nsBytes, 20);
-  view.setInt32(20 + nsBytes.length + 4, -1, true);
-  out.set(body, 20 + nsBytes.length + 8);
-  return out;
-}
-
-async function readFrame(conn: Deno.Conn): Promise<Uint8Array | null> {
-  const chunks: number[] = [];
-  const buf = new Uint8Array(65536);
-  for (;;) {
-    if (chunks.length >= 4) {
-      const len = new DataView(new Uint8Array(chunks.slice(0, 4)).buffer).getInt32(0, true);
-      if (chunks.length >= len) return new Uint8Array(chunks.slice(0, len));
-    }
-    let n: number | null;
-    try {
-      n = await conn.read(buf);
-    } catch {
-      return null;
-    }
-    if (n === null) return null;
-    chunks.push(...buf.subarray(0, n));
-  }
-}
-
-function replyDoc(frame: Uint8Array): { opCode: number; responseTo: number; doc: Document } {
-  const view = new DataView(frame.buffer, frame.byteOffset);
-  const opCode = view.getInt32(12, true);
-  const start = opCode === 1 ? 36 : 21;
-  return {
-    opCode,
-    responseTo: view.getInt32(8, true),
-    doc: BSON.deserialize(frame.subarray(start)),
-  };
-}
-
-async function expectClosed(conn: Deno.Conn): Promise<void> {
-  assert.equal(await readFrame(conn), null);
-  try {
-    conn.close();
-  } catch { /* closed */ }
-}
 
 Deno.test("wire: legacy OP_QUERY handshake, OP_MSG with document sequences and a checksum", async () => {
   await withServer(async (client, server) => {
