@@ -106,3 +106,60 @@ Deno.test("parseDuration() accepts milliseconds and units", () => {
   assert.throws(() => parseDuration("X", "-5s"), ConfigError);
   assert.throws(() => parseDuration("X", "5 weeks"), ConfigError);
 });
+
+Deno.test("loadConfig() reads the HTTP connection limits, the store deadline and TLS files", async () => {
+  const defaults = loadConfig({});
+  assert.deepEqual(defaults.server, {
+    headersTimeoutMs: 10_000,
+    idleTimeoutMs: 60_000,
+    bodyTimeoutMs: 10_000,
+    sendTimeoutMs: 10_000,
+    maxConnections: 1024,
+  });
+  assert.equal(defaults.storeTimeoutMs, 2000);
+  assert.equal(defaults.tls, undefined);
+  const c = loadConfig({
+    HTTP_HEADERS_TIMEOUT: "5s",
+    HTTP_IDLE_TIMEOUT: "2m",
+    HTTP_BODY_TIMEOUT: "3s",
+    HTTP_SEND_TIMEOUT: "4s",
+    HTTP_MAX_CONNECTIONS: "200",
+    REQUESTING_TIMEOUT: "3s",
+    STORE_TIMEOUT: "1s",
+  });
+  assert.deepEqual(c.server, {
+    headersTimeoutMs: 5000,
+    idleTimeoutMs: 120_000,
+    bodyTimeoutMs: 3000,
+    sendTimeoutMs: 4000,
+    maxConnections: 200,
+  });
+  assert.equal(c.storeTimeoutMs, 1000);
+  assert.equal(loadConfig({ REQUESTING_TIMEOUT: "1s" }).storeTimeoutMs, 500);
+  const refused: Array<[Record<string, string>, RegExp]> = [
+    [{ HTTP_MAX_CONNECTIONS: "0" }, /^Cannot start: HTTP_MAX_CONNECTIONS must be between/],
+    [{ HTTP_HEADERS_TIMEOUT: "soon" }, /^Cannot start: HTTP_HEADERS_TIMEOUT must be a duration/],
+    [{ STORE_TIMEOUT: "10s" }, /^Cannot start: STORE_TIMEOUT must be shorter than REQUESTING/],
+    [{ TLS_CERT_FILE: "/nonexistent.pem" }, /^Cannot start: TLS_KEY_FILE must be set together/],
+    [
+      { TLS_CERT_FILE: "/nonexistent.pem", TLS_KEY_FILE: "/nonexistent.pem" },
+      /^Cannot start: TLS_CERT_FILE names a file that cannot be read/,
+    ],
+  ];
+  for (const [env, message] of refused) {
+    assert.throws(
+      () => loadConfig(env),
+      (e) => e instanceof ConfigError && message.test(e.message),
+    );
+  }
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/not.pem`, "hello");
+    assert.throws(
+      () => loadConfig({ TLS_CERT_FILE: `${dir}/not.pem`, TLS_KEY_FILE: `${dir}/not.pem` }),
+      /TLS_CERT_FILE must name a PEM file/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

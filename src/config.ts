@@ -33,6 +33,8 @@ export interface Config {
     saveResponses: boolean;
     savedTtlMs: number;
   };
+  /** PEM certificate and key read from TLS_CERT_FILE and TLS_KEY_FILE: HTTPS when set. */
+  tls?: { cert: string; key: string };
   /** Connection limits of the HTTP server (src/http/server.ts). */
   server: {
     headersTimeoutMs: number;
@@ -81,6 +83,18 @@ function parseInteger(variable: string, text: string, min: number, max: number):
   const n = Number(text);
   if (n < min || n > max) throw new ConfigError(variable, `must be between ${min} and ${max}`);
   return n;
+}
+
+/** The text of a PEM file named by `variable`; throws `ConfigError` when unreadable. */
+function readPem(variable: string, path: string): string {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (e) {
+    throw new ConfigError(variable, `names a file that cannot be read (${(e as Error).name})`);
+  }
+  if (!text.includes("-----BEGIN ")) throw new ConfigError(variable, "must name a PEM file");
+  return text;
 }
 
 function parseOrigins(variable: string, text: string): string[] {
@@ -151,6 +165,18 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError("STORE_TIMEOUT", "must be shorter than REQUESTING_TIMEOUT");
   }
 
+  const certFile = get("TLS_CERT_FILE");
+  const keyFile = get("TLS_KEY_FILE");
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new ConfigError(
+      certFile === undefined ? "TLS_CERT_FILE" : "TLS_KEY_FILE",
+      "must be set together with " + (certFile === undefined ? "TLS_KEY_FILE" : "TLS_CERT_FILE"),
+    );
+  }
+  const tls = certFile && keyFile
+    ? { cert: readPem("TLS_CERT_FILE", certFile), key: readPem("TLS_KEY_FILE", keyFile) }
+    : undefined;
+
   const port = get("PORT");
   return {
     port: port === undefined ? 8000 : parseInteger("PORT", port, 0, 65535),
@@ -161,6 +187,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     embeddedTtlMonitorIntervalMs: duration("EMBEDDED_TTL_MONITOR_INTERVAL", 60_000),
     session,
     storeTimeoutMs,
+    tls,
     requesting: {
       timeoutMs: requestingTimeoutMs,
       saveResponses: bool("REQUESTING_SAVE_RESPONSES", false),

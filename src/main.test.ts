@@ -54,3 +54,54 @@ Deno.test("main.ts stops at start with a message naming a bad variable", async (
   assert.equal(out.code, 2);
   assert.match(new TextDecoder().decode(out.stderr), /^Cannot start: PORT must be a whole number/m);
 });
+
+Deno.test("startService() serves HTTPS when TLS_CERT_FILE and TLS_KEY_FILE are set", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tls-" });
+  try {
+    const made = await new Deno.Command("openssl", {
+      args: [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=localhost",
+        "-addext",
+        "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        "-addext",
+        "basicConstraints=critical,CA:FALSE",
+        "-keyout",
+        `${dir}/key.pem`,
+        "-out",
+        `${dir}/cert.pem`,
+      ],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    assert.equal(made.code, 0, "openssl could not make a certificate");
+    const config = loadConfig({
+      PORT: "0",
+      DATA_DIR: `${dir}/data`,
+      TLS_CERT_FILE: `${dir}/cert.pem`,
+      TLS_KEY_FILE: `${dir}/key.pem`,
+    });
+    const service = await startService(config, () => {});
+    const client = Deno.createHttpClient({ caCerts: [await Deno.readTextFile(`${dir}/cert.pem`)] });
+    try {
+      assert.match(service.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+      const res = await fetch(`${service.url}/livez`, { client });
+      assert.equal(res.status, 200);
+      assert.deepEqual(await res.json(), { ok: true });
+    } finally {
+      client.close();
+      await service.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

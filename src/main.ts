@@ -115,13 +115,14 @@ export async function startService(
       hostname: config.host,
       port: config.port,
       ...config.server,
+      tls: config.tls,
       // The transport's cap on a body; the app answers 413 past the same limit.
       maxBodyBytes: MAX_BODY_BYTES,
       handler: app.fetch,
       log: (event) => log({ time: new Date().toISOString(), ...event }),
     });
     const addr = server.addr;
-    const url = `http://${
+    const url = `${config.tls ? "https" : "http"}://${
       addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname
     }:${addr.port}`;
     return {
