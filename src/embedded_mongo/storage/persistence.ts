@@ -29,7 +29,9 @@
  *   callers share one fsync (one in flight at a time, each covering all the writes before it).
  * A failed fsync means acknowledged records may not be on the disk: writes are then refused
  * (`JournalError`) until a compaction, retried by the timer with back-off, has written the
- * whole state to a fresh snapshot.
+ * whole state to a fresh snapshot. (With `"always"`, the writes whose `durable()` rejects were
+ * applied and reached the OS: as with a MongoDB write concern error, an error about durability
+ * does not undo a write; only a write that could not be journaled at all is not applied.)
  *
  * Compaction (on `close()`, and when the journal passes 64 MiB and twice the last snapshot):
  * the journal is fsynced, a new journal generation starts, the state is captured
