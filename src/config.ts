@@ -26,7 +26,7 @@ export interface Config {
     idleTtlMs: number;
     touchIntervalMs: number;
   };
-  /** The deadline of one store operation (the driver's timeoutMS); below REQUESTING_TIMEOUT. */
+  /** The deadline of one store operation (the driver's socket timeout); below REQUESTING_TIMEOUT. */
   storeTimeoutMs: number;
   requesting: {
     timeoutMs: number;

@@ -46,16 +46,13 @@ function readiness(db: Db, ms: number): HealthCheck {
   const probe = db.collection<{ _id: string; at: Date }>("Health.probe");
   return async () => {
     try {
-      await within(db.command({ ping: 1 }, { timeoutMS: ms }), ms, "ping timed out");
+      await within(db.command({ ping: 1 }), ms, "ping timed out");
     } catch {
       return { reason: "Cannot reach store: no answer to ping" };
     }
     try {
       await within(
-        probe.updateOne({ _id: "readiness" }, { $set: { at: new Date() } }, {
-          upsert: true,
-          timeoutMS: ms,
-        }),
+        probe.updateOne({ _id: "readiness" }, { $set: { at: new Date() } }, { upsert: true }),
         ms,
         "write timed out",
       );
@@ -78,9 +75,10 @@ export async function startService(
     ttlMonitorIntervalMs: config.embeddedTtlMonitorIntervalMs,
     clientOptions: {
       // Every operation has a deadline below REQUESTING_TIMEOUT, and an unreachable store is
-      // noticed within a second: requests answer 503 rather than hang, and nothing the driver
-      // queued runs after its request was answered.
-      timeoutMS: config.storeTimeoutMs,
+      // noticed within a second: requests answer 503 rather than hang. (This driver ignores
+      // timeoutMS; a socket without an answer for STORE_TIMEOUT is closed instead.)
+      socketTimeoutMS: config.storeTimeoutMs,
+      waitQueueTimeoutMS: config.storeTimeoutMs,
       serverSelectionTimeoutMS: Math.min(1000, config.storeTimeoutMs),
       connectTimeoutMS: Math.min(1000, config.storeTimeoutMs),
       heartbeatFrequencyMS: 1000,
