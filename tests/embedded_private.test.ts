@@ -76,32 +76,27 @@ function modes(dir: string, prefix = ""): Record<string, string> {
   return out;
 }
 
+/** What a shell command prints (`/proc` of another process is read through `sh`: Deno asks for -A). */
+async function shell(script: string): Promise<string> {
+  const out = await new Deno.Command("sh", { args: ["-c", script], stderr: "null" }).output();
+  return new TextDecoder().decode(out.stdout);
+}
+
 /** The inodes of the TCP sockets listening on this machine (`/proc/net/tcp`, `tcp6`). */
-function listeningTcpInodes(): Map<string, string> {
+async function listeningTcpInodes(): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    let text = "";
-    try {
-      text = Deno.readTextFileSync(file);
-    } catch { /* no IPv6 */ }
-    for (const line of text.split("\n").slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      if (cols.length > 9 && cols[3] === "0A") out.set(cols[9], cols[1]); // inode -> local addr
-    }
+  const text = await shell("cat /proc/net/tcp /proc/net/tcp6");
+  for (const line of text.split("\n")) {
+    const cols = line.trim().split(/\s+/);
+    if (cols.length > 9 && cols[3] === "0A") out.set(cols[9], cols[1]); // inode -> local addr
   }
   return out;
 }
 
 /** The inodes of the sockets process `pid` holds. */
-function socketInodes(pid: number): Set<string> {
-  const out = new Set<string>();
-  for (const e of Deno.readDirSync(`/proc/${pid}/fd`)) {
-    try {
-      const m = /^socket:\[(\d+)\]$/.exec(Deno.readLinkSync(`/proc/${pid}/fd/${e.name}`));
-      if (m) out.add(m[1]);
-    } catch { /* closed meanwhile */ }
-  }
-  return out;
+async function socketInodes(pid: number): Promise<Set<string>> {
+  const text = await shell(`for f in /proc/${pid}/fd/*; do readlink "$f"; done`);
+  return new Set([...text.matchAll(/socket:\[(\d+)\]/g)].map((m) => m[1]));
 }
 
 /** Why another user's connection cannot be tried here, or undefined when it can. */
@@ -140,9 +135,9 @@ Deno.test("getDb() serves the in-process store on a 0600 socket in its 0700 data
   const child = spawnUnderUmask000([GETDB_CHILD, dataDir]);
   try {
     const where = await firstLine(child);
-    const held = socketInodes(child.pid);
+    const held = await socketInodes(child.pid);
     assert.ok(held.size > 0, "the child holds its socket listener and driver connections");
-    const tcp = [...listeningTcpInodes()].filter(([inode]) => held.has(inode));
+    const tcp = [...await listeningTcpInodes()].filter(([inode]) => held.has(inode));
     assert.deepEqual(tcp, [], "the service's process listens on no TCP port");
     assert.deepEqual(where, {
       host: `${dataDir}/mongod.sock`,

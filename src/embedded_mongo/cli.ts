@@ -8,7 +8,7 @@
  * service processes of one user to share the store privately. On TCP it listens on loopback only
  * and refuses any other `--bind_ip`, because it has no authentication: to serve other machines,
  * run MongoDB itself (a replica set is how the service grows past one machine). `--maxConns` caps
- * the client connections served at once (default 80% of the open-file limit).
+ * the client connections served at once (default 1000; keep it below `ulimit -n`).
  *
  * Logs one JSON object per line in the service's format (`src/utils/log.ts`), the first once
  * listening; stops cleanly (data flushed) on SIGINT or SIGTERM. Without `--dbpath` the data lives

@@ -18,7 +18,7 @@ export interface EmbeddedMongoOptions {
   hostname?: string;
   /** Where data is kept; absent means in memory only. */
   dataDir?: string;
-  /** The most client connections served at once; default 80% of the open-file limit. */
+  /** The most client connections served at once; default 1000. */
   maxConns?: number;
   /** How often expired TTL documents are removed; default 60 000 ms. */
   ttlMonitorIntervalMs?: number;

@@ -5,7 +5,7 @@
  * It also owns the open cursors (reaped after 10 idle minutes) and the TTL monitor.
  *
  * Hostile or plentiful clients: at most `maxConns` connections are served at once (like mongod's
- * `net.maxIncomingConnections`; by default 80% of the open-file limit); one more is accepted and
+ * `net.maxIncomingConnections`; by default 1000); one more is accepted and
  * closed at once, and logged (at most one line a second). An accept that fails (EMFILE, ENFILE,
  * ...) is logged and retried after a back-off of 10 ms doubling to 1 s; only `close()` stops
  * the accept loop.
@@ -30,7 +30,7 @@ export interface ServerOptions {
   listener: Deno.Listener;
   /** The URL a driver uses to reach `listener`. */
   url: string;
-  /** The most client connections served at once; default 80% of the open-file limit. */
+  /** The most client connections served at once; default 1000. */
   maxConns?: number;
   /** How often expired TTL documents are removed; default 60 s. */
   ttlMonitorIntervalMs?: number;
@@ -43,22 +43,11 @@ export interface ServerOptions {
 const ACCEPT_RETRY_FIRST_MS = 10;
 const ACCEPT_RETRY_MAX_MS = 1000;
 const REFUSAL_LOG_EVERY_MS = 1000;
-/** mongod's default for `net.maxIncomingConnections`. */
-const MAX_CONNS_CEILING = 1_000_000;
-const MAX_CONNS_FALLBACK = 1000;
-
-/** 80% of the soft open-file limit (as mongod does), or 1000 where it cannot be read. */
-export function defaultMaxConns(): number {
-  try {
-    const limits = Deno.readTextFileSync("/proc/self/limits");
-    const m = /^Max open files\s+(\d+|unlimited)/m.exec(limits);
-    if (!m) return MAX_CONNS_FALLBACK;
-    if (m[1] === "unlimited") return MAX_CONNS_CEILING;
-    return Math.max(1, Math.min(MAX_CONNS_CEILING, Math.floor(Number(m[1]) * 0.8)));
-  } catch {
-    return MAX_CONNS_FALLBACK;
-  }
-}
+/**
+ * The default cap. mongod takes 80% of the open-file limit, which Deno cannot read without
+ * `--allow-all` (`/proc/self/limits`); so a fixed number, with EMFILE handled by the back-off.
+ */
+export const DEFAULT_MAX_CONNS = 1000;
 
 async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   let offset = 0;
@@ -94,7 +83,7 @@ export class MongoServer {
     this.#log = options.log ?? (() => {});
     this.#listener = options.listener;
     this.url = options.url;
-    this.maxConns = options.maxConns ?? defaultMaxConns();
+    this.maxConns = options.maxConns ?? DEFAULT_MAX_CONNS;
     if (!Number.isInteger(this.maxConns) || this.maxConns < 1) {
       throw new Error(`Cannot start server: maxConns must be a positive integer`);
     }
