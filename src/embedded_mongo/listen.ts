@@ -91,8 +91,10 @@ export async function listen(options: ListenOptions): Promise<Listening> {
     const problem = socketPathProblem(path);
     if (problem) throw new Error(`Cannot listen on ${path}: ${problem}`);
     await clearStaleSocket(path);
-    // The socket is created 0600 (no moment with a wider mode), and set so again after.
-    const umask = Deno.umask(0o177);
+    // The socket is born private (owner only: no moment when another user may connect), then
+    // set 0600. The umask is process-wide for this one synchronous call; 077 rather than 177, so
+    // that a folder some other thread happens to create meanwhile stays usable (0700).
+    const umask = Deno.umask(0o077);
     let listener: Deno.Listener;
     try {
       listener = Deno.listen({ transport: "unix", path });
