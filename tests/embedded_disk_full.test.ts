@@ -413,9 +413,37 @@ Deno.test({
         Deno.removeSync(copy, { recursive: true });
       }
 
+      // A restart while the disk is still full: the shutdown's snapshot cannot be written (its
+      // temporary file is removed again), and the store comes back with exactly the same data.
+      const events: Record<string, unknown>[] = [];
+      await client.close();
+      await server.close();
+      server = await startEmbeddedMongo({
+        socketPath: `${mountPoint}/db.sock`,
+        dataDir,
+        log: (e) => events.push(e),
+      });
+      client = new MongoClient(server.url);
+      const again = client.db("app").collection<{ _id: number; pad: string }>("sessions");
+      assert.deepEqual(
+        (await again.find({}, { projection: { _id: 1 } }).toArray()).map((d) => d._id),
+        acked,
+      );
+      assert.equal((await failure(again.insertOne({ _id: refused.id, pad: "x" }))).code, 42);
+      assert.deepEqual(
+        [...Deno.readDirSync(dataDir)].map((e) => e.name).sort().filter((n) =>
+          n.startsWith("snapshot")
+        ),
+        [],
+      );
+
       await Deno.remove(ballast); // space returns
-      await c.insertOne({ _id: refused.id, pad: "retried" });
+      await again.insertOne({ _id: refused.id, pad: "retried" });
       assert.equal((await client.db("admin").command({ serverStatus: 1 })).storage.writable, true);
+      assert.deepEqual(events.map((e) => e.event), [
+        "journal_write_failed",
+        "journal_write_recovered",
+      ]);
       await client.close();
       client = undefined;
       await server.close();
