@@ -3,7 +3,8 @@
  * action that syncs can match on; `respond` gives it its answer; `_awaitResponse` hands that
  * answer to the HTTP layer. Pending requests live in memory only (a Map, each entry removed
  * once its answer is collected or its time is up); with `saveResponses`, request and response
- * are also kept, secrets redacted, in `Requesting.requests` until their `expiresAt`.
+ * are also kept, secrets redacted and keys escaped (storable.ts), in `Requesting.requests` until
+ * their `expiresAt`.
  *
  * The engine tells this concept when a request's cascade has run (the `cascadeDone` hook), so
  * a request is answered at once, not after the timeout, when no sync handles its path (404),
@@ -14,7 +15,7 @@
  */
 import type { Collection, Db } from "mongodb";
 import { freshID } from "../../utils/database.ts";
-import { redactSecrets } from "../../utils/log.ts";
+import { storable } from "./storable.ts";
 import { isStoreUnavailable, STORE_UNAVAILABLE } from "../../utils/store_errors.ts";
 
 /** The engine's hook key (see src/engine/sync.ts); `Symbol.for`, so no import of the engine. */
@@ -167,7 +168,7 @@ export default class RequestingConcept {
       await this.requests.insertOne({
         _id: request,
         path,
-        input: redactSecrets(rest),
+        input: storable(rest),
         createdAt,
         expiresAt: new Date(createdAt.getTime() + this.savedTtlMs),
       });
@@ -200,7 +201,7 @@ export default class RequestingConcept {
     if (this.saveResponses) {
       await this.requests.updateOne(
         { _id: request },
-        { $set: { response: redactSecrets(outputs), respondedAt: this.#now() } },
+        { $set: { response: storable(outputs), respondedAt: this.#now() } },
       );
       // Answered meanwhile (by a concurrent respond or the timeout): the first answer stands.
       if (entry.by) return { error: "Cannot respond: request already answered" };
