@@ -19,6 +19,8 @@ export interface Listening {
   /** `mongodb://...?directConnection=true` */
   url: string;
   socketPath?: string;
+  /** Removes the socket file, unless it is gone or is no longer ours. Idempotent. */
+  removeSocket?: () => void;
   hostname?: string;
   port?: number;
 }
@@ -101,13 +103,22 @@ export async function listen(options: ListenOptions): Promise<Listening> {
     } finally {
       Deno.umask(umask);
     }
+    let ino: number | null;
     try {
       Deno.chmodSync(path, 0o600);
+      ino = Deno.lstatSync(path).ino;
     } catch (e) {
       listener.close();
       throw e;
     }
-    return { listener, url: socketUrl(path), socketPath: path };
+    const removeSocket = () => {
+      try {
+        if (Deno.lstatSync(path).ino === ino) Deno.removeSync(path);
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      }
+    };
+    return { listener, url: socketUrl(path), socketPath: path, removeSocket };
   }
   const hostname = options.hostname ?? "127.0.0.1";
   const problem = loopbackProblem(hostname);

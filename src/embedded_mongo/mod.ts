@@ -73,7 +73,7 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions): Promise
         closing ??= (async () => {
           try {
             await server.close();
-            if (where.socketPath) removeSocket(where.socketPath);
+            where.removeSocket?.();
           } finally {
             await store.close();
           }
@@ -84,14 +84,6 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions): Promise
   } catch (e) {
     await store.close();
     throw e;
-  }
-}
-
-function removeSocket(path: string): void {
-  try {
-    Deno.removeSync(path);
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
 }
 
