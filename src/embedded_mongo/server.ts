@@ -5,10 +5,10 @@
  * It also owns the open cursors (reaped after 10 idle minutes) and the TTL monitor.
  *
  * Hostile or plentiful clients: at most `maxConns` connections are served at once (like mongod's
- * `net.maxIncomingConnections`; by default 1000); one more is accepted and
- * closed at once, and logged (at most one line a second). An accept that fails (EMFILE, ENFILE,
- * ...) is logged and retried after a back-off of 10 ms doubling to 1 s; only `close()` stops
- * the accept loop.
+ * `net.maxIncomingConnections`; by default 1000); one more is accepted and closed at once, and
+ * logged (at most one line a second). An accept that fails (EMFILE, ENFILE, ...) is logged (the
+ * 1st, 2nd, 4th, 8th... failure in a row, then once on recovery) and retried after a back-off of
+ * 10 ms doubling to 1 s; only `close()` stops the accept loop.
  */
 import type { Document } from "bson";
 import { runCommand } from "./commands/mod.ts";
