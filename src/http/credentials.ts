@@ -1,16 +1,23 @@
 /**
- * The caller's session token and the session cookie.
+ * The caller's session token, the session cookie, and the device cookie.
  *
- * A token arrives in an `Authorization: Bearer <token>` header, in the session cookie, or (for
- * the Sessioning routes, and for Requesting paths when neither header nor cookie carries one) in
- * the body's `session` field. Precedence: bearer header, then cookie, then body; a body field
- * never overrides a header or cookie token.
+ * Session token. One route only: when the request has an `Authorization` header, that header
+ * is the only credential looked at. It must be `Bearer <token>`; any other value (another scheme,
+ * no token, junk) is answered 401 here and never falls back to the cookie or the body. Without the
+ * header: the session cookie, then (for the Sessioning routes, and for Requesting paths without a
+ * cookie) the body's `session` field; a body field never overrides a cookie token.
  *
- * The cookie is `__Host-session=<token>; Path=/; HttpOnly; Secure; SameSite=Lax` (the `__Host-`
- * prefix pins it to this host and path `/`). With `cookieSecure: false` (plain-HTTP localhost
- * development, where browsers drop Secure cookies) it is `session=<token>; Path=/; HttpOnly;
- * SameSite=Lax`. With `sessionCookieMaxAgeSec` it carries `Max-Age` (capped at 400 days);
- * without, it is a browser-session cookie.
+ * The session cookie is `__Host-session=<token>; Path=/; HttpOnly; Secure; SameSite=Lax` (the
+ * `__Host-` prefix pins it to this host and path `/`). With `cookieSecure: false` (plain-HTTP
+ * localhost development, where browsers drop Secure cookies) it is `session=<token>; Path=/;
+ * HttpOnly; SameSite=Lax`. With `sessionCookieMaxAgeSec` it carries `Max-Age` (capped at 400
+ * days); without, it is a browser-session cookie.
+ *
+ * The device cookie (OWASP's device cookies; design/concepts/DeviceTrust.md) holds the device
+ * token a login or registration gave this browser: `__Host-device=<token>; Max-Age=<until the
+ * device expires, at most 400 days>; Path=/; HttpOnly; Secure; SameSite=Strict`, or `device=...`
+ * without `Secure` when `cookieSecure` is false. Only logins read it. Bearer clients get the
+ * device token as the JSON field `deviceToken` and send it back in the login body.
  *
  * Only a token's public id (the part before the dot, and only of a well-formed token) is ever
  * exposed for logging.
@@ -18,6 +25,7 @@
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { CookieOptions } from "hono/utils/cookie";
+import { HttpError } from "./errors.ts";
 import type { AppEnv, HttpConfig } from "./types.ts";
 
 /** Where the token of a request came from. */
@@ -29,6 +37,10 @@ export interface Credentials {
 }
 
 const COOKIE_BASE = "session";
+const DEVICE_COOKIE_BASE = "device";
+/** The answer to an `Authorization` header that holds no usable bearer token. */
+export const BAD_AUTHORIZATION =
+  "Cannot authenticate request: Authorization must be Bearer <token>";
 /** Browsers refuse a Max-Age over 400 days; hono throws on one. */
 const MAX_COOKIE_AGE_SEC = 400 * 24 * 3600;
 const TOKEN_SHAPE = /^([A-Za-z0-9_-]{22})\.[A-Za-z0-9_-]{43}$/;
@@ -63,19 +75,28 @@ export function cookieToken(c: Context<AppEnv>, config: HttpConfig): string | un
   return usable(value) ? value : undefined;
 }
 
-/** The request's token from the bearer header or the cookie (in that order). */
+/**
+ * The request's token from the `Authorization` header or, when there is no such header, the
+ * cookie. Throws `HttpError` 401 when the header is present without a usable bearer token.
+ */
 export function headerCredentials(
   c: Context<AppEnv>,
   config: HttpConfig,
 ): Credentials | undefined {
-  const bearer = bearerToken(c);
-  if (bearer) return { token: bearer, source: "bearer" };
+  if (c.req.header("authorization") !== undefined) {
+    const bearer = bearerToken(c);
+    if (!bearer) throw new HttpError(401, BAD_AUTHORIZATION);
+    return { token: bearer, source: "bearer" };
+  }
   const cookie = cookieToken(c, config);
   if (cookie) return { token: cookie, source: "cookie" };
   return undefined;
 }
 
-/** The request's token: bearer header, cookie, then the body's `session` field. */
+/**
+ * The request's token: the `Authorization` header alone when there is one (401 unless it is a
+ * usable bearer token), else the cookie, then the body's `session` field.
+ */
 export function credentials(
   c: Context<AppEnv>,
   config: HttpConfig,
@@ -111,4 +132,47 @@ export function setSessionCookie(c: Context<AppEnv>, config: HttpConfig, token: 
 /** Adds a Set-Cookie header that clears the session cookie. */
 export function clearSessionCookie(c: Context<AppEnv>, config: HttpConfig): void {
   deleteCookie(c, COOKIE_BASE, cookieOptions(config));
+}
+
+function deviceCookieOptions(config: HttpConfig): CookieOptions {
+  const options: CookieOptions = { path: "/", httpOnly: true, sameSite: "Strict" };
+  if (config.cookieSecure) options.prefix = "host";
+  return options;
+}
+
+/** The device cookie's name under `config`: `__Host-device`, or `device` in the dev setting. */
+export function deviceCookieName(config: HttpConfig): string {
+  return config.cookieSecure ? `__Host-${DEVICE_COOKIE_BASE}` : DEVICE_COOKIE_BASE;
+}
+
+/**
+ * The device token the request presents: bearer clients send it as the body field
+ * `deviceToken`, browsers in the device cookie (one route each, chosen by the transport).
+ */
+export function presentedDeviceToken(
+  c: Context<AppEnv>,
+  config: HttpConfig,
+  body: Record<string, unknown>,
+  bearerClient: boolean,
+): string | undefined {
+  if (bearerClient) return usable(body.deviceToken) ? body.deviceToken : undefined;
+  const value = config.cookieSecure
+    ? getCookie(c, DEVICE_COOKIE_BASE, "host")
+    : getCookie(c, DEVICE_COOKIE_BASE);
+  return usable(value) ? value : undefined;
+}
+
+/** Adds a Set-Cookie header that stores `token` in the device cookie until `expiresAt`. */
+export function setDeviceCookie(
+  c: Context<AppEnv>,
+  config: HttpConfig,
+  token: string,
+  expiresAt: unknown,
+): void {
+  const options = deviceCookieOptions(config);
+  const until = expiresAt instanceof Date ? expiresAt.getTime() : Number.NaN;
+  const age = Math.floor((until - Date.now()) / 1000);
+  // A missing or past expiry still sets the cookie, for this browser session only.
+  if (Number.isFinite(age) && age > 0) options.maxAge = Math.min(age, MAX_COOKIE_AGE_SEC);
+  setCookie(c, DEVICE_COOKIE_BASE, token, options);
 }

@@ -5,11 +5,13 @@
  * Inputs of the request: the JSON body's fields, then, set by the boundary and never taken from
  * the body:
  * - `path`: the URL path without `/api` (`/auth/login`); a body `path` is dropped;
- * - `session`: the token of the bearer header or cookie, when one carries it (it replaces a body
- *   `session`; without one, a string body `session` is passed on as the client sent it);
+ * - `session`: the token of the `Authorization: Bearer` header (when there is an Authorization
+ *   header it is the only route: without a usable bearer token the answer is 401) or else of the
+ *   cookie; it replaces a body `session`; with neither, a string body `session` is passed on;
  * - `ip` and `userAgent`: see client.ts (body fields of those names are dropped);
  * - `transport: "bearer"` when the request has a bearer header; a body `transport` is passed on
- *   only when it is `"bearer"` (how a client asks for bearer transport at login).
+ *   only when it is `"bearer"` (how a client asks for bearer transport at login);
+ * - `deviceToken`: the device token, from the device cookie, or for bearer clients from the body.
  *
  * The answer, from the response's fields (Requesting conventions, design/syncs.md):
  * - status: the response's `status` when it is a usable code (2xx with a body, or 4xx/5xx);
@@ -17,6 +19,8 @@
  * - `session` (a token): cookie clients get it as Set-Cookie and not in the JSON; bearer clients
  *   (bearer header, or body `transport: "bearer"`) get it in the JSON and no cookie.
  * - `clearSession: true`: cookie clients get a Set-Cookie that clears the cookie.
+ * - `deviceToken` (with `deviceExpiresAt`): cookie clients get the device cookie and neither
+ *   field in the JSON; bearer clients get both fields in the JSON.
  * - `retryAfterMs` (a positive number): also sent as a `Retry-After` header, in whole seconds.
  * - `status` and `clearSession` are never sent in the JSON.
  */
@@ -27,14 +31,16 @@ import {
   clearSessionCookie,
   hasBearerHeader,
   headerCredentials,
+  presentedDeviceToken,
   publicId,
+  setDeviceCookie,
   setSessionCookie,
 } from "./credentials.ts";
 import { HttpError } from "./errors.ts";
 import type { AppEnv, HttpConfig, RequestingPort } from "./types.ts";
 
 /** Body fields the boundary sets itself; the client's values are dropped. */
-const RESERVED = new Set(["path", "session", "ip", "userAgent", "transport"]);
+const RESERVED = new Set(["path", "session", "ip", "userAgent", "transport", "deviceToken"]);
 /** The longest token-ish body `session` passed on. */
 const MAX_BODY_SESSION = 512;
 /** The shape of a path passed to Requesting; anything else is answered 404 here. */
@@ -72,6 +78,8 @@ export function requestInputs(
   const agent = userAgent(c);
   if (agent !== undefined) inputs.userAgent = agent;
   if (hasBearerHeader(c) || body.transport === "bearer") inputs.transport = "bearer";
+  const device = presentedDeviceToken(c, config, body, inputs.transport === "bearer");
+  if (device !== undefined) inputs.deviceToken = device;
   return { ...inputs, path };
 }
 
@@ -100,7 +108,7 @@ export function answerResponse(
   bearerClient: boolean,
 ): Response {
   if (!isDict(response)) throw new Error("Cannot answer request: the response is not an object");
-  const { status, clearSession, session, ...rest } = response;
+  const { status, clearSession, session, deviceToken, deviceExpiresAt, ...rest } = response;
   const isError = "error" in rest;
   const code = usableStatus(status, isError) ?? (isError ? 400 : 200);
   const json: Record<string, unknown> = rest;
@@ -110,6 +118,10 @@ export function answerResponse(
     else setSessionCookie(c, config, session);
   }
   if (clearSession === true && !bearerClient) clearSessionCookie(c, config);
+  if (typeof deviceToken === "string" && deviceToken !== "") {
+    if (bearerClient) Object.assign(json, { deviceToken, deviceExpiresAt });
+    else setDeviceCookie(c, config, deviceToken, deviceExpiresAt);
+  }
   if (typeof json.retryAfterMs === "number" && json.retryAfterMs > 0) {
     c.header("Retry-After", String(Math.ceil(json.retryAfterMs / 1000)));
   }
