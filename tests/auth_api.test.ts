@@ -1,87 +1,19 @@
 /**
  * The /api/auth API end to end: the HTTP app on the real engine, syncs and concepts, against the
  * embedded database, through `app.request()` (and the cookie jar done by hand, as a browser
- * would). Argon2 runs with weak parameters here to keep the suite fast; the concept's own tests
- * cover the OWASP defaults.
+ * would); see auth_harness.ts. Throttling and device cookies: login_throttle.test.ts; races of
+ * logins with a password change or a logout-all: credential_race.test.ts.
  */
 import assert from "node:assert/strict";
-import { wireConcepts } from "../src/concepts/mod.ts";
-import { createApp } from "../src/http/app.ts";
-import type { AccessLogEntry } from "../src/http/types.ts";
-import { syncs } from "../src/syncs/mod.ts";
-import { testDb } from "../src/utils/database.ts";
-import { Logging } from "../src/engine/mod.ts";
-import { type LogEntry, Logger } from "../src/utils/log.ts";
-
-const WEAK = { memoryCost: 256, timeCost: 1, parallelism: 1 };
-
-interface Harness {
-  call(
-    method: string,
-    path: string,
-    body?: unknown,
-    headers?: Record<string, string>,
-  ): Promise<{ status: number; json: unknown; headers: Headers }>;
-  logs: string[];
-  now: { ms: number };
-}
-
-async function withApi(fn: (h: Harness) => Promise<void>): Promise<void> {
-  const [db, client] = await testDb();
-  const logs: string[] = [];
-  const now = { ms: Date.parse("2026-11-22T12:00:00Z") };
-  try {
-    const { Engine, Requesting, Sessioning } = wireConcepts(db, {
-      engine: {
-        logging: Logging.TRACE,
-        logger: new Logger((e: LogEntry) => logs.push(JSON.stringify(e))),
-      },
-      requesting: { timeoutMs: 20_000 },
-      sessioning: { now: () => now.ms },
-      passwordAuthentication: { argon2: WEAK },
-      rateLimiting: { limit: 10, windowMs: 600_000, now: () => now.ms },
-    });
-    Engine.register(syncs);
-    const app = createApp({
-      Requesting,
-      Sessioning,
-      health: () => Promise.resolve(true),
-      store: "embedded",
-      config: { cookieSecure: true, appOrigins: [], trustProxy: false },
-      log: (e: AccessLogEntry) => logs.push(JSON.stringify(e)),
-    });
-    await fn({
-      logs,
-      now,
-      async call(method, path, body, headers = {}) {
-        const init: RequestInit = { method, headers: { ...headers } };
-        if (method === "POST") {
-          (init.headers as Record<string, string>)["content-type"] = "application/json";
-          init.body = typeof body === "string" ? body : JSON.stringify(body ?? {});
-        }
-        const res = await app.request(`http://localhost${path}`, init, {
-          remoteAddr: { hostname: headers["x-test-ip"] ?? "192.0.2.1" },
-        });
-        return { status: res.status, json: await res.json(), headers: res.headers };
-      },
-    });
-  } finally {
-    await client.close();
-  }
-}
-
-/** The session cookie's value from a response, or undefined. */
-function cookieOf(headers: Headers): string | undefined {
-  for (const c of headers.getSetCookie()) {
-    const m = /^__Host-session=([^;]*)/.exec(c);
-    if (m && m[1] !== "") return m[1];
-  }
-  return undefined;
-}
-
-const asCookie = (token: string) => ({ cookie: `__Host-session=${token}` });
-const asBearer = (token: string) => ({ authorization: `Bearer ${token}` });
-const PASSWORD = "correct horse battery";
+import {
+  asBearer,
+  asCookie,
+  cookieOf,
+  deviceOf,
+  PASSWORD,
+  withApi,
+  withDevice,
+} from "./auth_harness.ts";
 
 Deno.test("POST /api/auth/* principle: register, me, me again, logout, me refused", async () => {
   await withApi(async ({ call, logs }) => {
@@ -347,4 +279,111 @@ Deno.test("POST /api/auth/* routes that need a session answer 401 to none, junk 
       }
     }
   });
+});
+
+Deno.test("POST /api/auth/* with an Authorization header uses it alone: junk is 401, never the cookie", async () => {
+  await withApi(async ({ call }) => {
+    const reg = await call("POST", "/api/auth/register", { username: "judy", password: PASSWORD });
+    const a = cookieOf(reg.headers)!;
+    const b = cookieOf(
+      (await call("POST", "/api/auth/login", { username: "judy", password: PASSWORD })).headers,
+    )!;
+    const me = async (t: string) =>
+      (await call("GET", "/api/auth/me", undefined, asCookie(t))).status;
+    const junk = ["Bearer", "Bearer ", "Bearer a b", "Basic anVkeTpwdw==", "", "x".repeat(600)];
+    for (const authorization of [...junk, `Bearer ${"x".repeat(600)}`]) {
+      // A cross-site page: the victim's cookie rides along; the header is junk.
+      const crossSite = await call("POST", "/api/auth/logout-others", {}, {
+        ...asCookie(a),
+        authorization,
+        origin: "https://evil.example",
+      });
+      assert.ok([401, 403].includes(crossSite.status), `${authorization}: ${crossSite.status}`);
+      // Same-site, the same: the cookie is not looked at once the header is there.
+      for (const path of ["/api/auth/me", "/api/Sessioning/_getUser"]) {
+        const r = await call("POST", path, {}, { ...asCookie(a), authorization });
+        assert.equal(r.status, 401, `${path} ${authorization}`);
+      }
+      const got = await call("GET", "/api/auth/me", undefined, { ...asCookie(a), authorization });
+      assert.equal(got.status, 401);
+      // Nor the body's session field.
+      const body = await call("POST", "/api/auth/me", { session: a }, { authorization });
+      assert.equal(body.status, 401);
+    }
+    // No effect: both sessions live on.
+    assert.deepEqual([await me(a), await me(b)], [200, 200]);
+    // A well-formed bearer header is used (and a cookie next to it ignored).
+    const withBoth = await call("GET", "/api/auth/me", undefined, {
+      ...asCookie(a),
+      ...asBearer(b),
+    });
+    assert.equal(withBoth.status, 200);
+    const junkBearer = await call("POST", "/api/auth/logout-others", {}, {
+      ...asCookie(a),
+      ...asBearer("not-a-token"),
+      origin: "https://evil.example",
+    });
+    assert.equal(junkBearer.status, 401);
+    assert.deepEqual([await me(a), await me(b)], [200, 200]);
+  });
+});
+
+Deno.test("POST /api/auth/login gives a browser a long-lived device cookie, hashed at rest", async () => {
+  await withApi(async ({ call, db }) => {
+    const reg = await call("POST", "/api/auth/register", { username: "kim", password: PASSWORD });
+    const login = await call("POST", "/api/auth/login", { username: "kim", password: PASSWORD });
+    for (const r of [reg, login]) {
+      const set = r.headers.getSetCookie().find((c) => c.startsWith("__Host-device="));
+      assert.match(
+        set ?? "",
+        /^__Host-device=[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}; Max-Age=\d+; Path=\/; HttpOnly; Secure; SameSite=Strict$/,
+      );
+      const age = Number(/Max-Age=(\d+)/.exec(set!)![1]);
+      assert.ok(age > 30 * 86_400 && age <= 400 * 86_400, `Max-Age ${age}`);
+      assert.deepEqual(Object.keys(r.json as object), ["user"]);
+    }
+    const device = deviceOf(login.headers)!;
+    const docs = await db.collection("DeviceTrust.devices").find({}).toArray();
+    assert.equal(docs.length, 2);
+    assert.ok(!JSON.stringify(docs).includes(device.split(".")[1]));
+    // Logging in again from that browser renews the same device with a new secret.
+    const again = await call(
+      "POST",
+      "/api/auth/login",
+      { username: "kim", password: PASSWORD },
+      withDevice(device),
+    );
+    const renewed = deviceOf(again.headers)!;
+    assert.equal(renewed.split(".")[0], device.split(".")[0]);
+    assert.notEqual(renewed, device);
+    assert.equal(await db.collection("DeviceTrust.devices").countDocuments(), 2);
+    // A bearer client gets the device token in JSON and sets no cookie.
+    const bearer = await call("POST", "/api/auth/login", {
+      username: "kim",
+      password: PASSWORD,
+      transport: "bearer",
+    });
+    const json = bearer.json as Record<string, string>;
+    assert.deepEqual(Object.keys(json).sort(), [
+      "deviceExpiresAt",
+      "deviceToken",
+      "session",
+      "user",
+    ]);
+    assert.match(json.deviceToken, /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/);
+    assert.ok(Date.parse(json.deviceExpiresAt) > Date.parse("2027-01-01"));
+    assert.deepEqual(bearer.headers.getSetCookie(), []);
+  });
+});
+
+Deno.test("POST /api/auth/login with SESSION_COOKIE_SECURE=false sets a device cookie without Secure", async () => {
+  await withApi(async ({ call }) => {
+    const reg = await call("POST", "/api/auth/register", { username: "lee", password: PASSWORD });
+    const set = reg.headers.getSetCookie();
+    assert.ok(
+      set.some((c) => /^session=[^;]+; (Max-Age=\d+; )?Path=\/; HttpOnly; SameSite=Lax$/.test(c)),
+    );
+    const device = set.find((c) => c.startsWith("device="));
+    assert.match(device ?? "", /^device=[^;]+; Max-Age=\d+; Path=\/; HttpOnly; SameSite=Strict$/);
+  }, { cookieSecure: false });
 });

@@ -11,6 +11,7 @@
  */
 import type { Db } from "mongodb";
 import { type EngineOptions, SyncConcept } from "../engine/mod.ts";
+import DeviceTrustConcept, { type DeviceTrustOptions } from "./DeviceTrust/DeviceTrustConcept.ts";
 import PasswordAuthenticationConcept, {
   type PasswordAuthenticationOptions,
 } from "./PasswordAuthentication/PasswordAuthenticationConcept.ts";
@@ -25,6 +26,7 @@ export let Requesting: RequestingConcept;
 export let Sessioning: SessioningConcept;
 export let PasswordAuthentication: PasswordAuthenticationConcept;
 export let RateLimiting: RateLimitingConcept;
+export let DeviceTrust: DeviceTrustConcept;
 
 /** Options of each concept and of the engine. */
 export interface ConceptSettings {
@@ -33,6 +35,7 @@ export interface ConceptSettings {
   sessioning?: SessioningOptions;
   passwordAuthentication?: PasswordAuthenticationOptions;
   rateLimiting?: RateLimitingOptions;
+  deviceTrust?: DeviceTrustOptions;
 }
 
 /** The wired concepts and their engine. */
@@ -42,6 +45,7 @@ export interface Concepts {
   Sessioning: SessioningConcept;
   PasswordAuthentication: PasswordAuthenticationConcept;
   RateLimiting: RateLimitingConcept;
+  DeviceTrust: DeviceTrustConcept;
 }
 
 /** Builds every concept on `db`, instruments them with a new engine, and binds the exports. */
@@ -53,5 +57,6 @@ export function wireConcepts(db: Db, settings: ConceptSettings = {}): Concepts {
     new PasswordAuthenticationConcept(db, settings.passwordAuthentication),
   );
   RateLimiting = Engine.instrumentConcept(new RateLimitingConcept(db, settings.rateLimiting));
-  return { Engine, Requesting, Sessioning, PasswordAuthentication, RateLimiting };
+  DeviceTrust = Engine.instrumentConcept(new DeviceTrustConcept(db, settings.deviceTrust));
+  return { Engine, Requesting, Sessioning, PasswordAuthentication, RateLimiting, DeviceTrust };
 }

@@ -1,19 +1,27 @@
 /**
  * The `/api/auth/*` API: PasswordAuthentication proves who a user is, RateLimiting throttles
- * failed logins per username and per client IP, Sessioning keeps the session. Paths here are
- * without `/api` (the HTTP boundary strips it). Responses follow the Requesting conventions of
- * design/syncs.md: `status`, `session` (set a cookie, or a JSON field for bearer clients),
- * `clearSession`, `retryAfterMs` (sent as Retry-After).
+ * login attempts (per device for a device the user logged in from before, per username and per
+ * client IP otherwise), DeviceTrust remembers those devices, Sessioning keeps the session. Paths
+ * here are without `/api` (the HTTP boundary strips it). Responses follow the Requesting
+ * conventions of design/syncs.md: `status`, `session` and `deviceToken` (cookies, or JSON fields
+ * for bearer clients), `clearSession`, `retryAfterMs` (sent as Retry-After).
  */
-import { PasswordAuthentication, RateLimiting, Requesting, Sessioning } from "../concepts/mod.ts";
+import {
+  DeviceTrust,
+  PasswordAuthentication,
+  RateLimiting,
+  Requesting,
+  Sessioning,
+} from "../concepts/mod.ts";
 import { Errors as AuthErrors } from "../concepts/PasswordAuthentication/PasswordAuthenticationConcept.ts";
 import { actions, Frames, type Sync } from "../engine/mod.ts";
 import {
   authenticateRoute,
-  loginKeys,
+  LOGIN_INTERRUPTED,
   THROTTLED,
   UNAUTHENTICATED,
   withInputs,
+  withLoginKeys,
   withUser,
 } from "./authenticated.ts";
 
@@ -32,7 +40,8 @@ function presented(frames: Frames, session: symbol): Frames {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Register: 201 { user } and a session, 400 invalid, 409 taken.
+// Register: 201 { user }, a session and a device token (the registering client proved the user
+// as a login does), 400 invalid, 409 taken.
 
 export const RegisterRequest: Sync = ({ request, username, password }) => ({
   when: actions([Requesting.request, { path: "/auth/register" }, { request }]),
@@ -58,13 +67,28 @@ export const RegisterStartsSession: Sync = ({ request, user, userAgent, ip }) =>
   then: actions([Sessioning.create, { user, userAgent, ip }]),
 });
 
-export const RegisterResponse: Sync = ({ request, user, session }) => ({
+export const RegisterTrustsDevice: Sync = ({ request, user, session, deviceToken }) => ({
+  when: actions(
+    [Requesting.request, { path: "/auth/register" }, { request }],
+    [Sessioning.create, { user }, { session }],
+  ),
+  where: (frames) => withInputs(frames, request, { deviceToken }),
+  then: actions([DeviceTrust.issue, { user, deviceToken }]),
+});
+
+export const RegisterResponse: Sync = (
+  { request, user, session, deviceToken, deviceExpiresAt },
+) => ({
   when: actions(
     [Requesting.request, { path: "/auth/register" }, { request }],
     [PasswordAuthentication.register, {}, { user }],
     [Sessioning.create, { user }, { session }],
+    [DeviceTrust.issue, { user }, { deviceToken, expiresAt: deviceExpiresAt }],
   ),
-  then: actions([Requesting.respond, { request, user, session, status: 201 }]),
+  then: actions([
+    Requesting.respond,
+    { request, user, session, deviceToken, deviceExpiresAt, status: 201 },
+  ]),
 });
 
 export const RegisterError: Sync = ({ request, error, status }) => ({
@@ -78,49 +102,45 @@ export const RegisterError: Sync = ({ request, error, status }) => ({
 });
 
 // ---------------------------------------------------------------------------------------------
-// Login: throttle check first, then the password; a presented session is ended before the new
-// one starts (fixation defence); failures count against the username and the IP.
+// Login. Throttling first, and atomic: the attempt takes a slot of each of its keys
+// (RateLimiting.take) before any password is verified, so however many attempts arrive at once
+// at most the limit of them are verified per key and window; a refused take is a 429. The keys
+// follow OWASP's device cookies: a device token presented for the user it proved puts the attempt
+// under that device's own key, so strangers guessing the password cannot lock the owner out of
+// a browser that logged in before; every other attempt counts under its username and its IP.
+// Then Sessioning.begin (the epoch, read before the password is verified) and authenticate. A
+// success ends a presented session (fixation defence), creates the session from that epoch
+// (refused if the user's sessions were ended meanwhile: a password change, a logout-all), gives
+// the slots back, and trusts the device (renewing its token, or issuing one). A failure keeps the
+// slots: it counts.
 
-/** Binds `retryAfterMs` (0 when neither key is limited) for the frame's username and IP. */
-async function throttle(
-  frames: Frames,
-  request: symbol,
-  retryAfterMs: symbol,
-): Promise<Frames> {
-  const { username, ip } = { username: Symbol("username"), ip: Symbol("ip") };
-  const out = new Frames();
-  for (const f of await withInputs(frames, request, { username, ip })) {
-    let wait = 0;
-    for (const key of loginKeys(f[username], f[ip])) {
-      const [state] = await RateLimiting._isLimited({ key });
-      if (state && "limited" in state && state.limited) wait = Math.max(wait, state.retryAfterMs);
-    }
-    out.push({ ...f, [retryAfterMs]: wait });
-  }
-  return out;
-}
-
-export const LoginThrottled: Sync = ({ request, retryAfterMs }) => ({
+export const LoginRequest: Sync = ({ request, keys }) => ({
   when: actions([Requesting.request, { path: "/auth/login" }, { request }]),
-  where: async (frames) =>
-    (await throttle(frames, request, retryAfterMs)).filter((f) =>
-      (f[retryAfterMs] as number) > 0
-    ) as Frames,
+  where: (frames) => withLoginKeys(frames, request, keys),
+  then: actions([RateLimiting.take, { keys }]),
+});
+
+export const LoginThrottled: Sync = ({ request, error, retryAfterMs }) => ({
+  when: actions(
+    [Requesting.request, { path: "/auth/login" }, { request }],
+    [RateLimiting.take, {}, { error, retryAfterMs }],
+  ),
   then: actions([
     Requesting.respond,
     { request, error: THROTTLED, status: 429, retryAfterMs },
   ]),
 });
 
-export const LoginRequest: Sync = ({ request, retryAfterMs, username, password }) => ({
-  when: actions([Requesting.request, { path: "/auth/login" }, { request }]),
-  where: async (frames) => {
-    const open = (await throttle(frames, request, retryAfterMs)).filter((f) =>
-      f[retryAfterMs] === 0
-    ) as Frames;
-    return withInputs(open, request, { username, password });
-  },
-  then: actions([PasswordAuthentication.authenticate, { username, password }]),
+export const LoginVerify: Sync = ({ request, window, username, password }) => ({
+  when: actions(
+    [Requesting.request, { path: "/auth/login" }, { request }],
+    [RateLimiting.take, {}, { window }],
+  ),
+  where: (frames) => withInputs(frames, request, { username, password }),
+  then: actions(
+    [Sessioning.begin, {}],
+    [PasswordAuthentication.authenticate, { username, password }],
+  ),
 });
 
 export const LoginEndsPresentedSession: Sync = ({ request, user, session }) => ({
@@ -132,50 +152,61 @@ export const LoginEndsPresentedSession: Sync = ({ request, user, session }) => (
   then: actions([Sessioning.delete, { session }]),
 });
 
-export const LoginStartsSession: Sync = ({ request, user, username, userAgent, ip, key }) => ({
+export const LoginGivesSlotsBack: Sync = ({ request, keys, window, user }) => ({
   when: actions(
     [Requesting.request, { path: "/auth/login" }, { request }],
+    [RateLimiting.take, { keys }, { window }],
     [PasswordAuthentication.authenticate, {}, { user }],
   ),
-  where: async (frames) =>
-    bind(
-      await withInputs(frames, request, { username, userAgent, ip }),
-      key,
-      (f) => loginKeys(f[username], f[ip])[0],
-    ),
-  then: actions(
-    [Sessioning.create, { user, userAgent, ip }],
-    [RateLimiting.reset, { key }],
-  ),
+  then: actions([RateLimiting.giveBack, { keys, window }]),
 });
 
-export const LoginResponse: Sync = ({ request, user, session }) => ({
+export const LoginStartsSession: Sync = ({ request, epoch, user, userAgent, ip }) => ({
   when: actions(
     [Requesting.request, { path: "/auth/login" }, { request }],
+    [Sessioning.begin, {}, { epoch }],
     [PasswordAuthentication.authenticate, {}, { user }],
+  ),
+  where: (frames) => withInputs(frames, request, { userAgent, ip }),
+  then: actions([Sessioning.create, { user, userAgent, ip, epoch }]),
+});
+
+export const LoginTrustsDevice: Sync = ({ request, user, session, deviceToken }) => ({
+  when: actions(
+    [Requesting.request, { path: "/auth/login" }, { request }],
     [Sessioning.create, { user }, { session }],
   ),
-  then: actions([Requesting.respond, { request, user, session }]),
+  where: (frames) => withInputs(frames, request, { deviceToken }),
+  then: actions([DeviceTrust.issue, { user, deviceToken }]),
 });
 
-export const LoginFailed: Sync = (
-  { request, error, username, ip, userKey, ipKey, status },
+export const LoginResponse: Sync = (
+  { request, user, session, deviceToken, deviceExpiresAt },
 ) => ({
+  when: actions(
+    [Requesting.request, { path: "/auth/login" }, { request }],
+    [Sessioning.create, { user }, { session }],
+    [DeviceTrust.issue, { user }, { deviceToken, expiresAt: deviceExpiresAt }],
+  ),
+  then: actions([Requesting.respond, { request, user, session, deviceToken, deviceExpiresAt }]),
+});
+
+export const LoginInterrupted: Sync = ({ request, error }) => ({
+  when: actions(
+    [Requesting.request, { path: "/auth/login" }, { request }],
+    [Sessioning.create, {}, { error }],
+  ),
+  then: actions([Requesting.respond, { request, error: LOGIN_INTERRUPTED, status: 401 }]),
+});
+
+export const LoginFailed: Sync = ({ request, error, status }) => ({
   when: actions(
     [Requesting.request, { path: "/auth/login" }, { request }],
     [PasswordAuthentication.authenticate, {}, { error }],
   ),
-  where: async (frames) => {
-    let out = await withInputs(frames, request, { username, ip });
-    out = bind(out, userKey, (f) => loginKeys(f[username], f[ip])[0]);
-    out = bind(out, ipKey, (f) => loginKeys(f[username], f[ip])[1]);
-    return bind(out, status, (f) => f[error] === AuthErrors.AUTHENTICATE_INVALID ? 401 : 400);
-  },
-  then: actions(
-    [RateLimiting.hit, { key: userKey }],
-    [RateLimiting.hit, { key: ipKey }],
-    [Requesting.respond, { request, error, status }],
-  ),
+  where: (frames) =>
+    bind(frames, status, (f) => f[error] === AuthErrors.AUTHENTICATE_INVALID ? 401 : 400),
+  then: actions([Requesting.respond, { request, error, status }]),
 });
 
 // ---------------------------------------------------------------------------------------------

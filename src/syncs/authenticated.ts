@@ -13,20 +13,62 @@
  * A protected route is then `authenticateRoute("/notes")` plus a sync that joins the request
  * with a successful touch: see design/syncs.md, "Authenticated routes".
  */
-import { Requesting, Sessioning } from "../concepts/mod.ts";
+import { DeviceTrust, PasswordAuthentication, Requesting, Sessioning } from "../concepts/mod.ts";
 import { normalizeUsername } from "../concepts/PasswordAuthentication/PasswordAuthenticationConcept.ts";
 import { actions, Frames, type Sync } from "../engine/mod.ts";
 
 /** The one answer for a missing, unknown, expired or revoked session. */
 export const UNAUTHENTICATED = "Cannot authenticate request: invalid or expired session";
-/** The answer while a username or client IP is throttled. */
+/** The answer while a username, client IP or device is throttled. */
 export const THROTTLED = "Cannot log in: too many failed attempts, try again later";
+/** The answer to a login whose user's sessions were ended (password change, logout-all) meanwhile. */
+export const LOGIN_INTERRUPTED =
+  "Cannot log in: the account's sessions were ended during this login, try again";
 
-/** Throttling keys of a login attempt: the normalised username and the client IP. */
+/** Throttling keys of a login attempt from an unknown client: the normalised username and the IP. */
 export function loginKeys(username: unknown, ip: unknown): [string, string] {
   const name = normalizeUsername(username) ?? "(invalid)";
   const addr = typeof ip === "string" && ip !== "" ? ip.slice(0, 64) : "(unknown)";
   return [`login:user:${name}`, `login:ip:${addr}`];
+}
+
+/** The throttling key of a login attempt from a device known to the user it names. */
+export function deviceKey(device: string): string {
+  return `login:device:${device}`;
+}
+
+/**
+ * The public id of the device `deviceToken` names when it is a live device of the user called
+ * `username`; undefined for no token, a forged, expired or malformed one, and another user's.
+ */
+export async function trustedDevice(
+  username: unknown,
+  deviceToken: unknown,
+): Promise<string | undefined> {
+  if (typeof deviceToken !== "string" || typeof username !== "string") return undefined;
+  const [known] = await DeviceTrust._recognize({ deviceToken });
+  if (!known) return undefined;
+  const [named] = await PasswordAuthentication._getUserByUsername({ username });
+  return named && "user" in named && named.user === known.user ? known.device : undefined;
+}
+
+/**
+ * Binds `keys` to the throttling keys of each frame's login attempt (OWASP's device cookies): a
+ * device token presented for the user it proved puts the attempt under that device's own key;
+ * any other attempt is counted under its username and its client IP.
+ */
+export async function withLoginKeys(
+  frames: Frames,
+  request: symbol,
+  keys: symbol,
+): Promise<Frames> {
+  const [username, ip, deviceToken] = [Symbol("username"), Symbol("ip"), Symbol("deviceToken")];
+  const out = new Frames();
+  for (const f of await withInputs(frames, request, { username, ip, deviceToken })) {
+    const device = await trustedDevice(f[username], f[deviceToken]);
+    out.push({ ...f, [keys]: device ? [deviceKey(device)] : loginKeys(f[username], f[ip]) });
+  }
+  return out;
 }
 
 /** Binds request inputs to variables, frame by frame; a frame whose request is gone is dropped. */
