@@ -329,7 +329,7 @@ Deno.test("POST /api/auth/* with an Authorization header uses it alone: junk is 
 });
 
 Deno.test("POST /api/auth/login gives a browser a long-lived device cookie, hashed at rest", async () => {
-  await withApi(async ({ call, db }) => {
+  await withApi(async ({ call, db, logs }) => {
     const reg = await call("POST", "/api/auth/register", { username: "kim", password: PASSWORD });
     const login = await call("POST", "/api/auth/login", { username: "kim", password: PASSWORD });
     for (const r of [reg, login]) {
@@ -373,6 +373,12 @@ Deno.test("POST /api/auth/login gives a browser a long-lived device cookie, hash
     assert.match(json.deviceToken, /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/);
     assert.ok(Date.parse(json.deviceExpiresAt) > Date.parse("2027-01-01"));
     assert.deepEqual(bearer.headers.getSetCookie(), []);
+    // No device secret reaches the logs (the engine's TRACE of every action included).
+    const joined = logs.join("\n");
+    assert.ok(joined.includes("DeviceTrust.issue"));
+    for (const t of [device, renewed, json.deviceToken]) {
+      assert.ok(!joined.includes(t.split(".")[1]), "a device secret reached the logs");
+    }
   });
 });
 
