@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { MongoClient } from "mongodb";
 import { startEmbeddedMongo } from "../src/embedded_mongo/mod.ts";
+import { openStore } from "../src/embedded_mongo/storage/mod.ts";
 import { opMsg, readFrame, replyDoc } from "./fixtures/wire_frames.ts";
 
 /** Sends `ping` and returns the reply, or null when the server closed the connection. */
@@ -182,5 +183,70 @@ Deno.test("deno task db under a 256-file limit: 300 idle connections, then close
     } catch { /* exited */ }
     await child.status;
     await Promise.all(reading);
+  }
+});
+
+Deno.test("close() answers a write that is already running before it closes the connection", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "graceful-" });
+  // A journal whose fsync waits until the test lets it go: the insert is applied and waits for
+  // durability while close() begins.
+  let holdSync = false;
+  let release!: () => void;
+  const held = new Promise<void>((r) => release = r);
+  let syncing!: () => void;
+  const syncStarted = new Promise<void>((r) => syncing = r);
+  const server = await startEmbeddedMongo({
+    socketPath: `${dir}/db.sock`,
+    dataDir: `${dir}/data`,
+    storage: {
+      fsync: "always",
+      openJournal: (path) => {
+        const file = Deno.openSync(path, { create: true, append: true, mode: 0o600 });
+        return {
+          writeSync: (p) => file.writeSync(p),
+          truncateSync: (len) => file.truncateSync(len),
+          syncData: async () => {
+            if (holdSync) {
+              syncing();
+              await held;
+            }
+            await file.syncData();
+          },
+          syncDataSync: () => file.syncDataSync(),
+          statSync: () => file.statSync(),
+          close: () => file.close(),
+        };
+      },
+    },
+    log: () => {},
+  });
+  const client = new MongoClient(server.url, { retryWrites: false });
+  try {
+    const c = client.db("app").collection<{ _id: string }>("users");
+    await c.insertOne({ _id: "before" });
+    holdSync = true;
+    const inFlight = c.insertOne({ _id: "in-flight" });
+    await syncStarted;
+    const closing = server.close();
+    release();
+    assert.deepEqual(await inFlight, { acknowledged: true, insertedId: "in-flight" });
+    await closing;
+  } finally {
+    release();
+    await client.close();
+    await server.close();
+  }
+  try {
+    const store = await openStore({ dataDir: `${dir}/data`, log: () => {} });
+    try {
+      assert.deepEqual([...store.getCollection("app", "users")!.all()].map((d) => d._id), [
+        "before",
+        "in-flight",
+      ]);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -43,6 +43,8 @@ export interface ServerOptions {
 const ACCEPT_RETRY_FIRST_MS = 10;
 const ACCEPT_RETRY_MAX_MS = 1000;
 const REFUSAL_LOG_EVERY_MS = 1000;
+/** How long `close()` waits for requests already running to be answered. */
+const CLOSE_GRACE_MS = 5000;
 /**
  * The default cap. mongod takes 80% of the open-file limit, which Deno cannot read without
  * `--allow-all` (`/proc/self/limits`); so a fixed number, with EMFILE handled by the back-off.
@@ -75,6 +77,10 @@ export class MongoServer {
   #timers: ReturnType<typeof setInterval>[] = [];
   #log: (event: Document) => void;
   #closing?: Promise<void>;
+  /** Set as `close()` begins: no new connection, and no new request, is taken from then on. */
+  #stopping = false;
+  /** Connections between reading a request and writing its reply. */
+  #busy = new Set<Deno.Conn>();
   #wake?: () => void;
   #accepting: Promise<void>;
 
@@ -127,7 +133,7 @@ export class MongoServer {
       try {
         conn = await this.#listener.accept();
       } catch (e) {
-        if (this.#closing) return;
+        if (this.#stopping) return;
         if (e instanceof Deno.errors.BadResource) {
           this.#log({ level: "error", event: "listener_lost", error: msg(e) });
           return;
@@ -158,7 +164,7 @@ export class MongoServer {
         failures = 0;
         delay = 0;
       }
-      if (this.#closing) {
+      if (this.#stopping) {
         conn.close();
         return;
       }
@@ -214,7 +220,8 @@ export class MongoServer {
     try {
       for (;;) {
         const frame = await reader.next();
-        if (!frame) break;
+        if (!frame || this.#stopping) break; // a request read while closing is not started
+        this.#busy.add(conn);
         const request = parseMessage(frame);
         let reply: Document;
         if (request.error) {
@@ -229,7 +236,11 @@ export class MongoServer {
             server: this,
           });
         }
-        if (request.moreToCome) continue;
+        if (request.moreToCome) {
+          this.#busy.delete(conn);
+          if (this.#stopping) break;
+          continue;
+        }
         const requestId = ++this.#nextRequestId & 0x7fffffff;
         const encode = request.opCode === OP_QUERY ? encodeLegacyReply : encodeMsgReply;
         let bytes: Uint8Array;
@@ -244,18 +255,21 @@ export class MongoServer {
           });
         }
         await writeAll(conn, bytes);
+        this.#busy.delete(conn);
+        if (this.#stopping) break;
       }
     } catch (e) {
       if (e instanceof ProtocolError) {
         this.#log({ level: "info", event: "connection_closed", connectionId, reason: e.message });
       } else if (
-        !this.#closing && !(e instanceof Deno.errors.BadResource) &&
+        !this.#stopping && !(e instanceof Deno.errors.BadResource) &&
         !(e instanceof Deno.errors.ConnectionReset) && !(e instanceof Deno.errors.BrokenPipe) &&
         !(e instanceof Deno.errors.Interrupted)
       ) {
         this.#log({ level: "warn", event: "connection_failed", connectionId, error: String(e) });
       }
     } finally {
+      this.#busy.delete(conn);
       this.#connections.delete(conn);
       try {
         conn.close();
@@ -263,8 +277,13 @@ export class MongoServer {
     }
   }
 
-  /** Stops listening (a socket file is removed), closes every connection and timer (not the store). */
+  /**
+   * Stops listening and closes every connection and timer (not the store). A request already
+   * being run is finished and answered first (so a write that was applied is acknowledged), for
+   * at most `CLOSE_GRACE_MS`; a request not yet started is not run.
+   */
   close(): Promise<void> {
+    this.#stopping = true;
     this.#closing ??= (async () => {
       for (const t of this.#timers) clearInterval(t);
       try {
@@ -272,12 +291,18 @@ export class MongoServer {
       } catch { /* already closed */ }
       this.#wake?.();
       await this.#accepting;
-      for (const conn of this.#connections) {
+      const closeConn = (conn: Deno.Conn) => {
         try {
           conn.close();
         } catch { /* already closed */ }
-      }
-      await Promise.allSettled([...this.#serving]);
+      };
+      for (const conn of this.#connections) if (!this.#busy.has(conn)) closeConn(conn);
+      const drained = Promise.allSettled([...this.#serving]);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([drained, new Promise((r) => timer = setTimeout(r, CLOSE_GRACE_MS))]);
+      clearTimeout(timer);
+      for (const conn of this.#connections) closeConn(conn);
+      await drained;
       this.cursors.clear();
     })();
     return this.#closing;
