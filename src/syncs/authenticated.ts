@@ -9,6 +9,8 @@
  *   on every request to `path`. `Unauthenticated` (in auth.sync.ts) answers 401 when the touch
  *   fails, with one message for a missing, unknown, expired or revoked session.
  * - `withUser(frames, session, user)` binds the session's user in a `where`.
+ * - `withLoginKeys(frames, request, keys)` binds a login attempt's throttling keys (its device's,
+ *   or its username's and IP's: OWASP's device cookies, design/concepts/DeviceTrust.md).
  *
  * A protected route is then `authenticateRoute("/notes")` plus a sync that joins the request
  * with a successful touch: see design/syncs.md, "Authenticated routes".
