@@ -11,7 +11,8 @@
  */
 import { resolve } from "node:path";
 import { type Db, MongoClient, type MongoClientOptions } from "mongodb";
-import { type EmbeddedMongo, startEmbeddedMongo } from "../embedded_mongo/mod.ts";
+import { describeEvent, type EmbeddedMongo, startEmbeddedMongo } from "../embedded_mongo/mod.ts";
+import type { Logger } from "./log.ts";
 import type { ID } from "./types.ts";
 
 /** Where the store of `getDb()` came from, for `/healthz`. */
@@ -28,8 +29,8 @@ export interface DbSettings {
   ttlMonitorIntervalMs?: number;
   /** Options for the driver (timeouts, pool), passed to `new MongoClient(url, options)`. */
   clientOptions?: MongoClientOptions;
-  /** Receives the embedded server's structured events (`event`, `level`, fields). */
-  log?: (event: Record<string, unknown>) => void;
+  /** Where the embedded server's events go (accept failures, refused connections, a full disk). */
+  logger?: Logger;
 }
 
 /** The name of the embedded server's socket inside the data folder. */
@@ -87,7 +88,10 @@ export async function getDb(settings: DbSettings): Promise<Connection> {
     socketPath: `${dataDir}/${SOCKET_NAME}`,
     dataDir,
     ttlMonitorIntervalMs: settings.ttlMonitorIntervalMs,
-    log: settings.log,
+    log: settings.logger && ((event) => {
+      const { level, msg, fields } = describeEvent(event);
+      settings.logger!.log(level, msg, fields);
+    }),
   });
   const client = await connectOrStop(server, settings.clientOptions);
   return Object.assign([client.db(settings.dbName), client] as [Db, MongoClient], {
