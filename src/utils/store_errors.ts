@@ -38,6 +38,7 @@ export function isStoreUnavailable(e: unknown): boolean {
   for (let depth = 0; depth < 5 && e instanceof Error; depth++) {
     if (
       e instanceof MongoNetworkError || e instanceof MongoServerSelectionError ||
+      e instanceof MongoOperationTimeoutError ||
       e instanceof MongoNotConnectedError || e instanceof MongoTopologyClosedError
     ) {
       return true;
