@@ -73,6 +73,8 @@ export async function startService(
     dbName: config.dbName,
     dataDir: config.dataDir,
     ttlMonitorIntervalMs: config.embeddedTtlMonitorIntervalMs,
+    // The embedded store's events (accept failures, refused connections, journal faults).
+    logger: new Logger(log),
     clientOptions: {
       // Every operation has a deadline below REQUESTING_TIMEOUT, and an unreachable store is
       // noticed within a second: requests answer 503 rather than hang. (This driver ignores

@@ -28,6 +28,14 @@ export interface ServiceProcessOptions {
 
 const MAIN = new URL("../src/main.ts", import.meta.url).pathname;
 
+/** The permission flags of `deno task start`, so the process runs as the README starts it. */
+function startTaskFlags(): string[] {
+  const config = JSON.parse(
+    Deno.readTextFileSync(new URL("../deno.json", import.meta.url)),
+  ) as { tasks: Record<string, string> };
+  return config.tasks.start.split(/\s+/).filter((word) => word.startsWith("--"));
+}
+
 export async function startServiceProcess(
   options: ServiceProcessOptions = {},
 ): Promise<ServiceProcess> {
@@ -35,7 +43,7 @@ export async function startServiceProcess(
   const ownDataDir = env.DATA_DIR === undefined && env.MONGODB_URL === undefined
     ? await Deno.makeTempDir({ prefix: "svc-" })
     : undefined;
-  const denoArgs = ["run", "-A", MAIN];
+  const denoArgs = ["run", ...startTaskFlags(), MAIN];
   const [command, args] = options.fileLimit
     ? ["prlimit", [
       `--nofile=${options.fileLimit}:${options.fileLimit}`,

@@ -9,7 +9,8 @@
  *   of its first byte after an idle keep-alive gap), its body within `bodyTimeoutMs` of the head,
  *   and must take each response within `sendTimeoutMs`; an idle keep-alive connection is closed
  *   after `idleTimeoutMs`. One sweep a second closes every connection past its deadline;
- * - at most `maxConnections` connections (also capped below the process's open-file limit): at
+ * - at most `maxConnections` connections (also capped below the process's open-file limit, read
+ *   from /proc when allowed, and lowered at the first EMFILE to what could be opened): at
  *   the cap, the longest-waiting connection that has sent nothing of its current request is
  *   closed to make room, and when none is, the newcomer gets 503 and is closed;
  * - an accept error (EMFILE, ENFILE, ...) is logged and retried with back-off; it never ends the
@@ -71,6 +72,8 @@ export interface HttpServer {
 export const MAX_HEAD_BYTES = 16 * 1024;
 /** Descriptors kept free for the store, the journal and the driver when fitting the cap. */
 const FD_RESERVE = 64;
+/** How far below the connections open at an EMFILE the cap is lowered. */
+const FD_SLACK = 8;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) (\S+) HTTP\/1\.([01])$/;
 const REASONS: Record<number, string> = {
@@ -154,7 +157,7 @@ export function serveHttp(options: HttpServerOptions): HttpServer {
     : Deno.listen({ hostname: options.hostname, port: options.port });
   const addr = listener.addr as Deno.NetAddr;
   const fdLimit = openFileLimit();
-  const maxConnections = fdLimit === undefined
+  let maxConnections = fdLimit === undefined
     ? options.maxConnections
     : Math.max(1, Math.min(options.maxConnections, fdLimit - FD_RESERVE));
   const open = new Set<Connection>();
@@ -208,6 +211,16 @@ export function serveHttp(options: HttpServerOptions): HttpServer {
       } catch (e) {
         if (closing || e instanceof Deno.errors.BadResource) return;
         backoff = Math.min(backoff === 0 ? 10 : backoff * 2, 1000);
+        if (isOutOfFiles(e) && open.size > FD_SLACK) {
+          // The open-file limit is below the cap (it could not be read, or other descriptors
+          // use it up): fit the cap under what this process managed to open, and make room.
+          const fitted = open.size - FD_SLACK;
+          if (fitted < maxConnections) {
+            maxConnections = fitted;
+            log({ level: "warn", msg: "http connection cap lowered", maxConnections });
+          }
+          while (open.size >= maxConnections && makeRoom()) { /* closed one */ }
+        }
         log({
           level: "warn",
           msg: "http accept failed",
@@ -418,7 +431,9 @@ export function serveHttp(options: HttpServerOptions): HttpServer {
     get connections() {
       return open.size;
     },
-    maxConnections,
+    get maxConnections() {
+      return maxConnections;
+    },
     async shutdown(graceMs = 5000) {
       if (closing) return;
       closing = true;
@@ -438,6 +453,12 @@ export function serveHttp(options: HttpServerOptions): HttpServer {
       await Promise.allSettled([...serving]);
     },
   };
+}
+
+/** Whether an accept error is EMFILE or ENFILE (out of descriptors). */
+function isOutOfFiles(e: unknown): boolean {
+  const text = e instanceof Error ? e.message : String(e);
+  return /os error 2[34]\b|Too many open files/i.test(text);
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

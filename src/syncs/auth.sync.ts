@@ -15,6 +15,7 @@ import {
 } from "../concepts/mod.ts";
 import { Errors as AuthErrors } from "../concepts/PasswordAuthentication/PasswordAuthenticationConcept.ts";
 import { actions, Frames, type Sync } from "../engine/mod.ts";
+import { freshID } from "../utils/database.ts";
 import {
   authenticateRoute,
   LOGIN_INTERRUPTED,
@@ -42,28 +43,16 @@ function presented(frames: Frames, session: symbol): Frames {
 // ---------------------------------------------------------------------------------------------
 // Register: 201 { user }, a session and a device token (the registering client proved the user
 // as a login does), 400 invalid, 409 taken.
-
-export const RegisterRequest: Sync = ({ request, username, password }) => ({
-  when: actions([Requesting.request, { path: "/auth/register" }, { request }]),
-  where: (frames) => withInputs(frames, request, { username, password }),
-  then: actions([PasswordAuthentication.register, { username, password }]),
-});
-
-export const RegisterEndsPresentedSession: Sync = ({ request, user, session }) => ({
-  when: actions(
-    [Requesting.request, { path: "/auth/register" }, { request }],
-    [PasswordAuthentication.register, {}, { user }],
-  ),
-  where: async (frames) => presented(await withInputs(frames, request, { session }), session),
-  then: actions([Sessioning.delete, { session }]),
-});
+//
+// The account is the last thing written: the user id is chosen here, the session and the device
+// token are made for it first, and only then is the user registered under that id. So a store
+// that fails part-way leaves no account behind a 503 (only a session and a device token that
+// name no user, which nobody holds and which expire), and a client that retries is not told 409.
 
 export const RegisterStartsSession: Sync = ({ request, user, userAgent, ip }) => ({
-  when: actions(
-    [Requesting.request, { path: "/auth/register" }, { request }],
-    [PasswordAuthentication.register, {}, { user }],
-  ),
-  where: (frames) => withInputs(frames, request, { userAgent, ip }),
+  when: actions([Requesting.request, { path: "/auth/register" }, { request }]),
+  where: async (frames) =>
+    bind(await withInputs(frames, request, { userAgent, ip }), user, () => freshID()),
   then: actions([Sessioning.create, { user, userAgent, ip }]),
 });
 
@@ -76,14 +65,24 @@ export const RegisterTrustsDevice: Sync = ({ request, user, session, deviceToken
   then: actions([DeviceTrust.issue, { user, deviceToken }]),
 });
 
+export const RegisterRequest: Sync = ({ request, user, username, password }) => ({
+  when: actions(
+    [Requesting.request, { path: "/auth/register" }, { request }],
+    [Sessioning.create, { user }, {}],
+    [DeviceTrust.issue, { user }, {}],
+  ),
+  where: (frames) => withInputs(frames, request, { username, password }),
+  then: actions([PasswordAuthentication.register, { user, username, password }]),
+});
+
 export const RegisterResponse: Sync = (
   { request, user, session, deviceToken, deviceExpiresAt },
 ) => ({
   when: actions(
     [Requesting.request, { path: "/auth/register" }, { request }],
-    [PasswordAuthentication.register, {}, { user }],
     [Sessioning.create, { user }, { session }],
     [DeviceTrust.issue, { user }, { deviceToken, expiresAt: deviceExpiresAt }],
+    [PasswordAuthentication.register, { user }, { user }],
   ),
   then: actions([
     Requesting.respond,
@@ -91,14 +90,28 @@ export const RegisterResponse: Sync = (
   ]),
 });
 
-export const RegisterError: Sync = ({ request, error, status }) => ({
+// Registered after the response: a store failing here cannot turn a made account into a 5xx.
+export const RegisterEndsPresentedSession: Sync = ({ request, user, session }) => ({
   when: actions(
     [Requesting.request, { path: "/auth/register" }, { request }],
-    [PasswordAuthentication.register, {}, { error }],
+    [PasswordAuthentication.register, { user }, { user }],
+  ),
+  where: async (frames) => presented(await withInputs(frames, request, { session }), session),
+  then: actions([Sessioning.delete, { session }]),
+});
+
+export const RegisterError: Sync = ({ request, user, session, error, status }) => ({
+  when: actions(
+    [Requesting.request, { path: "/auth/register" }, { request }],
+    [Sessioning.create, { user }, { session }],
+    [PasswordAuthentication.register, { user }, { error }],
   ),
   where: (frames) =>
     bind(frames, status, (f) => f[error] === AuthErrors.REGISTER_TAKEN ? 409 : 400),
-  then: actions([Requesting.respond, { request, error, status }]),
+  // The session made for the account that was not created is ended too.
+  then: actions([Requesting.respond, { request, error, status }], [Sessioning.delete, {
+    session,
+  }]),
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -30,6 +30,12 @@ const UNAVAILABLE_CODE_NAMES = new Set([
   "WriteConcernFailed",
 ]);
 
+/**
+ * Socket errors the driver lets through unwrapped (under Deno's `node:net`, a write to a socket
+ * the server has just closed throws `EPIPE` "This socket has been ended by the other party").
+ */
+const SOCKET_CODES = new Set(["EPIPE", "ECONNRESET", "ECONNREFUSED", "ECONNABORTED", "ENOTCONN"]);
+
 /** The reason text of such an answer. */
 export const STORE_UNAVAILABLE = "store unavailable";
 
@@ -46,6 +52,7 @@ export function isStoreUnavailable(e: unknown): boolean {
     if (e instanceof MongoServerError && UNAVAILABLE_CODE_NAMES.has(String(e.codeName))) {
       return true;
     }
+    if (SOCKET_CODES.has(String((e as { code?: unknown }).code))) return true;
     e = e.cause;
   }
   return false;

@@ -142,6 +142,25 @@ Deno.test("register() gives each user a different id and salt", () =>
     assert.notEqual(hashes[0], hashes[1]);
   }));
 
+Deno.test("register() with a chosen user id uses it, and refuses a bad or used one", () =>
+  withConcept(async ({ c, db }) => {
+    assert.deepEqual(await c.register({ username: "dana", password: PW, user: "chosen-1" as ID }), {
+      user: "chosen-1",
+    });
+    assert.deepEqual(await c._getUsername({ user: "chosen-1" as ID }), [{ username: "dana" }]);
+    assert.deepEqual(
+      await c.register({ username: "erin", password: PW, user: "chosen-1" as ID }),
+      { error: Errors.REGISTER_USER_TAKEN },
+    );
+    for (const user of ["", "x".repeat(129), 7, { $ne: null }]) {
+      assert.deepEqual(
+        await c.register({ username: "erin", password: PW, user: user as unknown as ID }),
+        { error: Errors.REGISTER_INVALID_USER },
+      );
+    }
+    assert.equal(await rawUsers(db).countDocuments(), 1);
+  }));
+
 Deno.test("register() refuses a username taken in any case or width", () =>
   withConcept(async ({ c, db, hasher }) => {
     const alice = await newUser(c, "alice");

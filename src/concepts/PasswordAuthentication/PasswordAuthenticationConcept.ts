@@ -46,6 +46,8 @@ export const Errors = Object.freeze({
   REGISTER_INVALID_USERNAME: `Cannot register: ${USERNAME_RULE}`,
   REGISTER_INVALID_PASSWORD: `Cannot register: ${PASSWORD_RULE}`,
   REGISTER_TAKEN: "Cannot register: username taken",
+  REGISTER_INVALID_USER: `Cannot register: ${USER_RULE}`,
+  REGISTER_USER_TAKEN: "Cannot register: user id already in use",
   AUTHENTICATE_MALFORMED: "Cannot authenticate: expected { username, password } strings",
   AUTHENTICATE_INVALID: "Cannot authenticate: invalid username or password",
   CHANGE_MALFORMED:
@@ -137,20 +139,23 @@ export default class PasswordAuthenticationConcept {
   }
 
   /**
-   * register (username: String, password: String): (user: User)
+   * register (username: String, password: String, user?: User): (user: User)
    *
    * requires: `username` normalises (NFKC, lower case, NFKC) to 3-64 letters, marks, digits or
    *   `.` `_` `-` `@`, starting with a letter or digit; no user has that normalised username;
    *   `password` is 8-256 characters (code points, after NFKC).
-   * effects: creates a user with a fresh id, the normalised username and an Argon2id hash of the
-   *   password (current parameters); returns the id. Of concurrent registrations of one username
-   *   exactly one succeeds (a unique index decides).
+   * effects: creates a user with the given id (or a fresh one), the normalised username and an
+   *   Argon2id hash of the password (current parameters); returns the id. Of concurrent
+   *   registrations of one username exactly one succeeds (a unique index decides). A caller
+   *   that must prepare other state first (a session for the new user, so that the account is
+   *   the last thing written) chooses the id and passes it as `user`.
    * errors: `Errors.REGISTER_MALFORMED` (not strings), `Errors.REGISTER_INVALID_USERNAME`,
    *   `Errors.REGISTER_INVALID_PASSWORD`, `Errors.REGISTER_TAKEN` ("Cannot register: username
-   *   taken").
+   *   taken"), `Errors.REGISTER_INVALID_USER` (a `user` that is not a 1-128 character string),
+   *   `Errors.REGISTER_USER_TAKEN` (a `user` id some user already has).
    */
   async register(
-    input: { username: string; password: string },
+    input: { username: string; password: string; user?: ID },
   ): Promise<{ user: ID } | { error: string }> {
     if (
       !isDict(input) || typeof input.username !== "string" || typeof input.password !== "string"
@@ -163,6 +168,8 @@ export default class PasswordAuthenticationConcept {
     if (password === undefined || !passwordMeetsPolicy(password)) {
       return { error: Errors.REGISTER_INVALID_PASSWORD };
     }
+    const chosen = input.user;
+    if (chosen !== undefined && !isUser(chosen)) return { error: Errors.REGISTER_INVALID_USER };
     await this.ready();
     // Saves a costly hash when the name is plainly taken; the unique index is what decides.
     if (await this.users.findOne({ username }, { projection: { _id: 1 } })) {
@@ -171,7 +178,7 @@ export default class PasswordAuthenticationConcept {
     const hash = await this.hasher.hash(password, this.params);
     const now = this.now();
     for (let attempt = 0;; attempt++) {
-      const user = freshID();
+      const user = chosen ?? freshID();
       try {
         await this.users.insertOne({
           _id: user,
@@ -187,6 +194,7 @@ export default class PasswordAuthenticationConcept {
         if (await this.users.findOne({ username }, { projection: { _id: 1 } })) {
           return { error: Errors.REGISTER_TAKEN };
         }
+        if (chosen !== undefined) return { error: Errors.REGISTER_USER_TAKEN };
         if (attempt >= 2) throw e;
       }
     }
