@@ -2,7 +2,7 @@
  * Benchmark of the embedded MongoDB-compatible server, through the real driver: insertOne,
  * findOne by `_id`, findOne by an indexed field and deleteOne, with a small and a large
  * collection, plus the server's resident memory per million session-sized documents. The server
- * runs as a child process (`src/embedded_mongo/cli.ts`) on a temporary data folder, so its memory
+ * runs as a child process (`src/app/store_cli.ts`) on a temporary data folder, so its memory
  * is measured alone and writes pay for the journal as they do in production.
  */
 import { MongoClient } from "mongodb";
@@ -49,7 +49,7 @@ export async function startServerProcess() {
       "--allow-write",
       "--allow-env",
       "--allow-sys",
-      new URL("../src/embedded_mongo/cli.ts", import.meta.url).pathname,
+      new URL("../src/app/store_cli.ts", import.meta.url).pathname,
       "--port",
       String(port),
       "--dbpath",

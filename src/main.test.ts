@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { loadConfig } from "./config.ts";
-import { startService } from "./main.ts";
+import { startService } from "./app/service.ts";
 import type { LogEntry } from "./utils/log.ts";
 
 Deno.test("startService() serves /healthz and /api/ping on the embedded store, and data survives a restart", async () => {
@@ -101,6 +101,41 @@ Deno.test("startService() serves HTTPS when TLS_CERT_FILE and TLS_KEY_FILE are s
       client.close();
       await service.close();
     }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("main.ts reads .env when present (the environment wins), and says nothing when absent", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "dotenv-" });
+  const main = new URL("./main.ts", import.meta.url).pathname;
+  const run = (env: Record<string, string>) =>
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", main],
+      cwd: dir,
+      env,
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  try {
+    await Deno.writeTextFile(`${dir}/.env`, "# a comment\nDB_NAME='from dotenv'\n");
+    let out = await run({ PATH: Deno.env.get("PATH") ?? "" });
+    assert.equal(out.code, 2);
+    assert.match(new TextDecoder().decode(out.stderr), /^Cannot start: DB_NAME must be 1-63/m);
+    // The environment wins over .env.
+    // (DB_NAME is checked before PORT: had .env's bad DB_NAME won, the error would name it.)
+    await Deno.writeTextFile(`${dir}/.env`, "DB_NAME='bad name!'\n");
+    out = await run({ PATH: Deno.env.get("PATH") ?? "", DB_NAME: "ok", PORT: "bad" });
+    assert.equal(out.code, 2);
+    assert.match(new TextDecoder().decode(out.stderr), /^Cannot start: PORT must be a whole/m);
+    // No .env: no warning about it (the start fails on the bad PORT, saying only that).
+    await Deno.remove(`${dir}/.env`);
+    out = await run({ PATH: Deno.env.get("PATH") ?? "", PORT: "bad" });
+    assert.equal(
+      new TextDecoder().decode(out.stderr).trim(),
+      "Cannot start: PORT must be a whole number",
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

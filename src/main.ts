@@ -1,148 +1,29 @@
 /**
- * The service's entry: configuration -> database -> concepts -> engine + syncs -> HTTP server.
- * `startService(config)` does the work and returns a handle (tests start it on port 0);
- * running this file starts it from the environment and stops it on SIGINT/SIGTERM.
+ * The service's entry (`deno task start`): reads `.env` when there is one (the environment wins
+ * over it), loads and checks the configuration, starts the service through the composition root
+ * (src/app/service.ts), and stops it on SIGINT or SIGTERM.
  */
+import { parse as parseDotenv } from "dotenv";
+import { startService } from "./app/service.ts";
 import { type Config, ConfigError, loadConfig } from "./config.ts";
-import { wireConcepts } from "./concepts/mod.ts";
-import { Logging } from "./engine/mod.ts";
-import type { Db } from "mongodb";
-import { createApp, type HealthCheck } from "./http/app.ts";
-import { MAX_BODY_BYTES } from "./http/body.ts";
-import { serveHttp } from "./http/server.ts";
-import { syncs } from "./syncs/mod.ts";
-import { getDb } from "./utils/database.ts";
-import { jsonLineSink, Logger, type LogSink } from "./utils/log.ts";
+import { jsonLineSink } from "./utils/log.ts";
 
-export interface Service {
-  /** The address the HTTP server listens on. */
-  url: string;
-  store: "embedded" | "mongodb";
-  /** Stops the HTTP server, then closes the database (and an embedded server with it). */
-  close(): Promise<void>;
-}
-
-const SYNC_LOGGING = { off: Logging.OFF, trace: Logging.TRACE, verbose: Logging.VERBOSE };
-
-/** A promise that rejects with `message` after `ms`, racing `work`. */
-async function within<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms);
-  });
+/** The variables of `.env` in the working folder, if it exists (silently nothing if not). */
+function dotenv(path = ".env"): Record<string, string> {
+  let text: string;
   try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-    work.catch(() => {});
-  }
-}
-
-/**
- * Readiness: the store answers a ping and takes a small write (to `Health.probe`), each within
- * `ms`; otherwise the reason, without the driver's words.
- */
-function readiness(db: Db, ms: number): HealthCheck {
-  const probe = db.collection<{ _id: string; at: Date }>("Health.probe");
-  return async () => {
-    try {
-      await within(db.command({ ping: 1 }), ms, "ping timed out");
-    } catch {
-      return { reason: "Cannot reach store: no answer to ping" };
-    }
-    try {
-      await within(
-        probe.updateOne({ _id: "readiness" }, { $set: { at: new Date() } }, { upsert: true }),
-        ms,
-        "write timed out",
-      );
-    } catch {
-      return { reason: "Cannot write to store: write failed" };
-    }
-    return true;
-  };
-}
-
-/** Starts the service; `log` receives its structured lines (default: JSON lines on stdout). */
-export async function startService(
-  config: Config,
-  log: LogSink = jsonLineSink,
-): Promise<Service> {
-  const conn = await getDb({
-    mongodbUrl: config.mongodbUrl,
-    dbName: config.dbName,
-    dataDir: config.dataDir,
-    ttlMonitorIntervalMs: config.embeddedTtlMonitorIntervalMs,
-    // The embedded store's events (accept failures, refused connections, journal faults).
-    logger: new Logger(log),
-    clientOptions: {
-      // Every operation has a deadline below REQUESTING_TIMEOUT, and an unreachable store is
-      // noticed within a second: requests answer 503 rather than hang. (This driver ignores
-      // timeoutMS; a socket without an answer for STORE_TIMEOUT is closed instead.)
-      socketTimeoutMS: config.storeTimeoutMs,
-      waitQueueTimeoutMS: config.storeTimeoutMs,
-      serverSelectionTimeoutMS: Math.min(1000, config.storeTimeoutMs),
-      connectTimeoutMS: Math.min(1000, config.storeTimeoutMs),
-      heartbeatFrequencyMS: 1000,
-    },
-  });
-  const [db, client] = conn;
-  try {
-    const concepts = wireConcepts(db, {
-      engine: { logging: SYNC_LOGGING[config.syncLogging], logger: new Logger(log) },
-      requesting: { ...config.requesting, storeTimeoutMs: config.storeTimeoutMs },
-      sessioning: {
-        ...config.session,
-        // Session events carry the public id only, never the token: safe to log.
-        onEvent: ({ type, id, at }) =>
-          log({ time: at.toISOString(), level: "info", msg: `session ${type}`, sessionId: id }),
-      },
-      rateLimiting: { limit: config.login.maxFailures, windowMs: config.login.windowMs },
-    });
-    concepts.Engine.register(syncs);
-    const app = createApp({
-      Requesting: concepts.Requesting,
-      Sessioning: concepts.Sessioning,
-      health: readiness(db, 900),
-      store: conn.store,
-      log: (entry) => log({ level: "info", msg: "http", ...entry }),
-      config: {
-        ...config.http,
-        sessionCookieMaxAgeSec: Math.floor(config.session.absoluteTtlMs / 1000),
-      },
-    });
-    const server = serveHttp({
-      hostname: config.host,
-      port: config.port,
-      ...config.server,
-      tls: config.tls,
-      // The transport's cap on a body; the app answers 413 past the same limit.
-      maxBodyBytes: MAX_BODY_BYTES,
-      handler: app.fetch,
-      log: (event) => log({ time: new Date().toISOString(), ...event }),
-    });
-    const addr = server.addr;
-    const url = `${config.tls ? "https" : "http"}://${
-      addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname
-    }:${addr.port}`;
-    return {
-      url,
-      store: conn.store,
-      async close() {
-        await server.shutdown();
-        await client.close();
-      },
-    };
+    text = Deno.readTextFileSync(path);
   } catch (e) {
-    await client.close();
+    if (e instanceof Deno.errors.NotFound) return {};
     throw e;
   }
+  return parseDotenv(text);
 }
 
 if (import.meta.main) {
   let config: Config;
   try {
-    config = loadConfig(Deno.env.toObject());
+    config = loadConfig({ ...dotenv(), ...Deno.env.toObject() });
   } catch (e) {
     if (e instanceof ConfigError) {
       console.error(e.message);

@@ -6,7 +6,7 @@
  * concepts reach the store through a second client that records every command.
  */
 import { MongoClient } from "mongodb";
-import { wireConcepts } from "../src/concepts/mod.ts";
+import { createConcepts } from "../src/app/concepts.ts";
 import {
   argon2Hasher,
   type PasswordHasher,
@@ -14,7 +14,7 @@ import {
 import { createApp } from "../src/http/app.ts";
 import type { AccessLogEntry } from "../src/http/types.ts";
 import { syncs } from "../src/syncs/mod.ts";
-import { serverUrl, testDb } from "../src/utils/database.ts";
+import { serverUrl, testDb } from "./support/test_db.ts";
 import { Logging } from "../src/engine/mod.ts";
 import { type LogEntry, Logger } from "../src/utils/log.ts";
 import type { Db } from "mongodb";
@@ -89,7 +89,7 @@ export async function withApi(
     db = spy.db(testDatabase.databaseName);
   }
   try {
-    const { Engine, Requesting, Sessioning } = wireConcepts(db, {
+    const { Engine, Requesting, Sessioning } = createConcepts(db, {
       engine: {
         logging: Logging.TRACE,
         logger: new Logger((e: LogEntry) => logs.push(JSON.stringify(e))),

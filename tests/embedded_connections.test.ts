@@ -90,7 +90,7 @@ Deno.test("maxConns: the connection over the cap is closed at once and logged, t
   }
 });
 
-const CLI = new URL("../src/embedded_mongo/cli.ts", import.meta.url).pathname;
+const CLI = new URL("../src/app/store_cli.ts", import.meta.url).pathname;
 
 /** Reads a child's output stream line by line into `lines`, in the background. */
 function collectLines(stream: ReadableStream<Uint8Array>, lines: string[]): Promise<void> {

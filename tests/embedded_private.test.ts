@@ -10,10 +10,10 @@ import assert from "node:assert/strict";
 import { MongoClient } from "mongodb";
 import { startEmbeddedMongo } from "../src/embedded_mongo/mod.ts";
 import { openStore } from "../src/embedded_mongo/storage/mod.ts";
-import { getDb } from "../src/utils/database.ts";
+import { getDb } from "../src/app/database.ts";
 
 const GETDB_CHILD = new URL("./fixtures/embedded_getdb_child.ts", import.meta.url).pathname;
-const CLI = new URL("../src/embedded_mongo/cli.ts", import.meta.url).pathname;
+const CLI = new URL("../src/app/store_cli.ts", import.meta.url).pathname;
 
 /** `deno run -A <args>` under umask 000, with piped stdio. */
 function spawnUnderUmask000(args: string[]): Deno.ChildProcess {

@@ -7,9 +7,9 @@
 import assert from "node:assert/strict";
 import { createApp } from "../src/http/app.ts";
 import type { AccessLogEntry, AppDeps, RequestingPort } from "../src/http/app.ts";
-import { wireConcepts } from "../src/concepts/mod.ts";
+import { createConcepts } from "../src/app/concepts.ts";
 import { syncs } from "../src/syncs/mod.ts";
-import { testDb } from "../src/utils/database.ts";
+import { testDb } from "./support/test_db.ts";
 import type { ID } from "../src/utils/types.ts";
 
 const TOKEN = "AAAAAAAAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB";
@@ -108,7 +108,7 @@ Deno.test("Deno.serve(createApp()) runs /api/ping through the real engine, Reque
   const [db, client] = await testDb();
   const logs: AccessLogEntry[] = [];
   try {
-    const { Engine, Requesting, Sessioning } = wireConcepts(db, {
+    const { Engine, Requesting, Sessioning } = createConcepts(db, {
       requesting: { timeoutMs: 60_000 },
     });
     Engine.register(syncs);

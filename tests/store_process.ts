@@ -1,5 +1,5 @@
 /**
- * Test helper: the standalone embedded store (`deno task db`, src/embedded_mongo/cli.ts) as a
+ * Test helper: the standalone embedded store (`deno task db`, src/app/store_cli.ts) as a
  * real child process on a loopback port, which a test can stop, kill and start again on the
  * same data folder and port.
  */
@@ -14,7 +14,7 @@ export interface StoreProcess {
   stop(signal?: Deno.Signal): Promise<void>;
 }
 
-const CLI = new URL("../src/embedded_mongo/cli.ts", import.meta.url).pathname;
+const CLI = new URL("../src/app/store_cli.ts", import.meta.url).pathname;
 
 /** A port that was free a moment ago. */
 export function freePort(): number {

@@ -9,6 +9,9 @@ import { listen } from "./listen.ts";
 import { MongoServer } from "./server.ts";
 import { openStore, type StoreOptions } from "./storage/mod.ts";
 
+/** Checks of a listening address, for a command line that wants to refuse one early. */
+export { loopbackProblem, socketPathProblem } from "./listen.ts";
+
 export interface EmbeddedMongoOptions {
   /** An absolute path ending in `.sock` to listen on; then no TCP port is opened. */
   socketPath?: string;

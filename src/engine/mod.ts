@@ -13,6 +13,7 @@ export {
   type SyncDeclaration,
   type WhereResult,
 } from "./actions.ts";
+export { bound, type ConceptScope } from "./bindings.ts";
 export { type Frame, Frames, UnboundVariableError } from "./frames.ts";
 export {
   type LogEntry,

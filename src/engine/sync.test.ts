@@ -15,7 +15,11 @@ import {
   type Sync,
   SyncConcept,
 } from "./mod.ts";
-import { AuthConcept, CounterConcept, RequestsConcept } from "./test_concepts.ts";
+import {
+  AuthConcept,
+  CounterConcept,
+  RequestsConcept,
+} from "../../tests/support/engine_concepts.ts";
 
 function setup(logging = Logging.OFF) {
   const { logger, entries } = memoryLogger();

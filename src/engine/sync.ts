@@ -14,6 +14,7 @@
  * sync firing; it is logged with the sync's name and the flow's correlation id, the rest of the
  * cascade goes on, and the root concept's `cascadeDone` hook hears of it.
  */
+import { AMBIGUOUS, inConceptScope } from "./bindings.ts";
 import type { ActionPattern, AnyFunction, PatternDict, Sync } from "./actions.ts";
 import { bindDict, bindOutputs, fill, type Frame, Frames, UnboundVariableError } from "./frames.ts";
 import { Logger, Logging } from "./logging.ts";
@@ -187,6 +188,8 @@ export class SyncConcept {
 
   #actions = new WeakMap<AnyFunction, ActionInfo>();
   #instrumented = new WeakMap<object, object>();
+  /** The instrumented concepts by name: what stand-ins (`bound`) resolve to in this engine. */
+  #byName = new Map<string, object>();
   #syncs = new Map<string, CompiledSync>();
   /** For each action, the (sync, pattern index) pairs whose `when` mentions it, in order. */
   #index = new Map<ActionInfo, Array<{ sync: CompiledSync; index: number }>>();
@@ -249,6 +252,8 @@ export class SyncConcept {
     });
     this.#instrumented.set(concept, proxy);
     this.#instrumented.set(proxy, proxy);
+    // Two concepts of one name: stand-ins cannot tell them apart (give one `options.name`).
+    this.#byName.set(conceptName, this.#byName.has(conceptName) ? AMBIGUOUS : proxy);
     return proxy;
   }
 
@@ -278,7 +283,7 @@ export class SyncConcept {
   #compile(name: string, sync: Sync): CompiledSync {
     const fail = (reason: string) => new Error(`Cannot register sync ${name}: ${reason}`);
     if (typeof sync !== "function") throw fail("it is not a function of its variables");
-    const decl = sync(freshVars());
+    const decl = inConceptScope(this.#byName, () => sync(freshVars()));
     if (!isDict(decl) || !Array.isArray(decl.when) || !Array.isArray(decl.then)) {
       throw fail("it must return { when, where?, then }");
     }
@@ -470,7 +475,8 @@ export class SyncConcept {
       if (sync.where) {
         let result: unknown;
         try {
-          result = await sync.where(frames);
+          const where = sync.where;
+          result = await inConceptScope(this.#byName, () => where(frames));
         } catch (e) {
           if (e instanceof UnboundVariableError) throw new FiringError(e.message);
           throw new FiringError(`where threw ${describe(e)}`, { cause: e });

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { accessLog, writeJsonLine } from "./access_log.ts";
-import { fakeRequesting, postJson, testApp, TOKEN, TOKEN_ID } from "./test_helpers.ts";
+import {
+  fakeRequesting,
+  postJson,
+  testApp,
+  TOKEN,
+  TOKEN_ID,
+} from "../../tests/support/http_app.ts";
 import type { AccessLogEntry } from "./types.ts";
 
 Deno.test("accessLog() writes one entry per request with exactly its fields", async () => {

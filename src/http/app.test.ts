@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { fakeRequesting, OTHER_TOKEN, postJson, testApp, TOKEN, TOKEN_ID } from "./test_helpers.ts";
+import {
+  fakeRequesting,
+  OTHER_TOKEN,
+  postJson,
+  testApp,
+  TOKEN,
+  TOKEN_ID,
+} from "../../tests/support/http_app.ts";
 
 const COOKIE = `__Host-session=${TOKEN}`;
 

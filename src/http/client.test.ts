@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { postJson, testApp } from "./test_helpers.ts";
+import { postJson, testApp } from "../../tests/support/http_app.ts";
 
 const SOCKET = { remoteAddr: { hostname: "198.51.100.7", port: 40000, transport: "tcp" } };
 

@@ -25,6 +25,7 @@
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { CookieOptions } from "hono/utils/cookie";
+import { publicIdOf } from "../utils/token.ts";
 import { HttpError } from "./errors.ts";
 import type { AppEnv, HttpConfig } from "./types.ts";
 
@@ -43,7 +44,6 @@ export const BAD_AUTHORIZATION =
   "Cannot authenticate request: Authorization must be Bearer <token>";
 /** Browsers refuse a Max-Age over 400 days; hono throws on one. */
 const MAX_COOKIE_AGE_SEC = 400 * 24 * 3600;
-const TOKEN_SHAPE = /^([A-Za-z0-9_-]{22})\.[A-Za-z0-9_-]{43}$/;
 /** The longest token-ish string taken from a request; longer ones are ignored. */
 const MAX_TOKEN_LENGTH = 512;
 
@@ -108,10 +108,7 @@ export function credentials(
 }
 
 /** The public id of a well-formed token (the part before the dot); undefined otherwise. */
-export function publicId(token: unknown): string | undefined {
-  if (typeof token !== "string") return undefined;
-  return TOKEN_SHAPE.exec(token)?.[1];
-}
+export const publicId = publicIdOf;
 
 function cookieOptions(config: HttpConfig): CookieOptions {
   const options: CookieOptions = { path: "/", httpOnly: true, sameSite: "Lax" };

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { postJson, testApp, TOKEN } from "./test_helpers.ts";
+import { postJson, testApp, TOKEN } from "../../tests/support/http_app.ts";
 
 const COOKIE = `__Host-session=${TOKEN}`;
 const CSRF_ORIGIN = { error: "Cannot accept request: origin not allowed" };

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import SessioningConcept from "../concepts/Sessioning/SessioningConcept.ts";
-import { testDb } from "../utils/database.ts";
-import { postJson, testApp } from "./test_helpers.ts";
+import { testDb } from "../../tests/support/test_db.ts";
+import { postJson, testApp } from "../../tests/support/http_app.ts";
 
 const CLEARED = "__Host-session=; Max-Age=0; Path=/; HttpOnly; Secure; SameSite=Lax";
 const INVALID = { error: "Cannot get user: invalid or expired session" };

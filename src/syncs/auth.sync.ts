@@ -12,10 +12,10 @@ import {
   RateLimiting,
   Requesting,
   Sessioning,
-} from "../concepts/mod.ts";
+} from "./concepts.ts";
 import { Errors as AuthErrors } from "../concepts/PasswordAuthentication/PasswordAuthenticationConcept.ts";
 import { actions, Frames, type Sync } from "../engine/mod.ts";
-import { freshID } from "../utils/database.ts";
+import { freshID } from "../utils/ids.ts";
 import {
   authenticateRoute,
   LOGIN_INTERRUPTED,

@@ -15,7 +15,7 @@
  * A protected route is then `authenticateRoute("/notes")` plus a sync that joins the request
  * with a successful touch: see design/syncs.md, "Authenticated routes".
  */
-import { DeviceTrust, PasswordAuthentication, Requesting, Sessioning } from "../concepts/mod.ts";
+import { DeviceTrust, PasswordAuthentication, Requesting, Sessioning } from "./concepts.ts";
 import { normalizeUsername } from "../concepts/PasswordAuthentication/PasswordAuthenticationConcept.ts";
 import { actions, Frames, type Sync } from "../engine/mod.ts";
 

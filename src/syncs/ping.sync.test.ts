@@ -1,16 +1,16 @@
 /**
- * The sample sync end to end on the wired concepts: `/ping` is answered `{ pong: true }` through
+ * The sample sync end to end on the concepts of the composition root: `/ping` is answered `{ pong: true }` through
  * Requesting, and the syncs record registers cleanly.
  */
 import assert from "node:assert/strict";
-import { wireConcepts } from "../concepts/mod.ts";
-import { testDb } from "../utils/database.ts";
+import { createConcepts } from "../app/concepts.ts";
+import { testDb } from "../../tests/support/test_db.ts";
 import { syncs } from "./mod.ts";
 
 Deno.test("Ping answers /ping with { pong: true } through Requesting", async () => {
   const [db, client] = await testDb();
   try {
-    const { Engine, Requesting } = wireConcepts(db);
+    const { Engine, Requesting } = createConcepts(db);
     Engine.register(syncs);
     assert.ok(Object.keys(syncs).includes("Ping"));
     const started = await Requesting.request({ path: "/ping" });

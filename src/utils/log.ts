@@ -4,6 +4,7 @@
  * `session` (any case, at any depth) never reaches a log. The sink is injectable; tests capture
  * entries in an array, the default writes one JSON line on stdout.
  */
+import { TOKEN_IN_TEXT } from "./token.ts";
 
 /** How much a log line matters. */
 export type LogLevel = "trace" | "debug" | "info" | "warn" | "error";
@@ -32,9 +33,6 @@ const SECRET_KEY_PARTS = [
   "api_key",
   "credential",
 ];
-
-/** `<22-char id>.<43-char secret>` (a session token) anywhere in a text. */
-const TOKEN_IN_TEXT = /([A-Za-z0-9_-]{22})\.[A-Za-z0-9_-]{43}/g;
 
 /** What a secret value is replaced with. */
 export const REDACTED = "[redacted]";

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import type { Db, MongoClient } from "mongodb";
-import { testDb } from "../../utils/database.ts";
+import { testDb } from "../../../tests/support/test_db.ts";
 import type { ID } from "../../utils/types.ts";
 import DeviceTrustConcept, { type DeviceTrustOptions } from "./DeviceTrustConcept.ts";
 

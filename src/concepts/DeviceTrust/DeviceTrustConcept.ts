@@ -7,7 +7,7 @@
  */
 import type { Collection, Db } from "mongodb";
 import type { ID } from "../../utils/types.ts";
-import { hashSecret, newToken, parseToken, secretMatches } from "../token.ts";
+import { hashSecret, newToken, parseToken, secretMatches } from "../../utils/token.ts";
 
 const DAY = 24 * 60 * 60 * 1000;
 

@@ -5,7 +5,7 @@
  * is design/concepts/PasswordAuthentication.md.
  */
 import type { Collection, Db } from "mongodb";
-import { freshID, randomToken } from "../../utils/database.ts";
+import { freshID, randomBase64Url } from "../../utils/ids.ts";
 import type { Empty, ID } from "../../utils/types.ts";
 import {
   normalizePassword,
@@ -131,7 +131,7 @@ export default class PasswordAuthenticationConcept {
    * username is checked against it, so that it costs what a wrong password costs.
    */
   private dummyHash(): Promise<string> {
-    this.dummy ??= this.hasher.hash(randomToken(24), this.params).catch((e) => {
+    this.dummy ??= this.hasher.hash(randomBase64Url(24), this.params).catch((e) => {
       this.dummy = undefined;
       throw e;
     });

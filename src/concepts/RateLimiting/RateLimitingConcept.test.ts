@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import type { Db, MongoClient } from "mongodb";
-import { testDb } from "../../utils/database.ts";
+import { testDb } from "../../../tests/support/test_db.ts";
 import RateLimitingConcept, { Errors, type RateLimitingOptions } from "./RateLimitingConcept.ts";
 
 const SECOND = 1000;

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { type Db, MongoNetworkError } from "mongodb";
 import { actions, memoryLogger, type Sync, SyncConcept } from "../../engine/mod.ts";
-import { testDb } from "../../utils/database.ts";
+import { testDb } from "../../../tests/support/test_db.ts";
 import RequestingConcept, {
   internalErrorResponse,
   noRouteResponse,

@@ -14,7 +14,7 @@
  * design/syncs.md.
  */
 import type { Collection, Db } from "mongodb";
-import { freshID } from "../../utils/database.ts";
+import { freshID } from "../../utils/ids.ts";
 import { storable } from "./storable.ts";
 import { isStoreUnavailable, STORE_UNAVAILABLE } from "../../utils/store_errors.ts";
 

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { type Db, MongoClient } from "mongodb";
-import { serverUrl, testDb } from "../../utils/database.ts";
+import { serverUrl, testDb } from "../../../tests/support/test_db.ts";
 import type { ID } from "../../utils/types.ts";
 import SessioningConcept, {
   type SessionEvent,

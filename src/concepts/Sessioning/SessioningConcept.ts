@@ -7,9 +7,9 @@
  */
 import type { Collection, Db } from "mongodb";
 import type { Empty, ID } from "../../utils/types.ts";
-import { isPublicId, newToken, parseToken, secretMatches } from "../token.ts";
+import { isPublicId, newToken, parseToken, secretMatches } from "../../utils/token.ts";
 
-export { isPublicId } from "../token.ts";
+export { isPublicId } from "../../utils/token.ts";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;

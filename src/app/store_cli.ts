@@ -16,8 +16,12 @@
  */
 import { resolve } from "node:path";
 import { jsonLineSink, Logger } from "../utils/log.ts";
-import { loopbackProblem, socketPathProblem } from "./listen.ts";
-import { describeEvent, startEmbeddedMongo } from "./mod.ts";
+import {
+  describeEvent,
+  loopbackProblem,
+  socketPathProblem,
+  startEmbeddedMongo,
+} from "../embedded_mongo/mod.ts";
 
 export interface CliOptions {
   port: number;
@@ -29,7 +33,7 @@ export interface CliOptions {
 }
 
 const USAGE =
-  "usage: cli.ts [--socket PATH.sock | --port N [--bind_ip LOOPBACK]] [--dbpath DIR] [--maxConns N]";
+  "usage: deno task db [--socket PATH.sock | --port N [--bind_ip LOOPBACK]] [--dbpath DIR] [--maxConns N]";
 
 /** Parses the command line; throws an Error with a message for a bad one. */
 export function parseArgs(args: string[], cwd = Deno.cwd()): CliOptions {

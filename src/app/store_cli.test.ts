@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { MongoClient } from "mongodb";
-import { parseArgs } from "./cli.ts";
+import { parseArgs } from "./store_cli.ts";
 
 Deno.test("parseArgs() reads --port, --dbpath, --bind_ip, --socket and --maxConns, with defaults", () => {
   assert.deepEqual(parseArgs([]), { port: 27017, bindIp: "127.0.0.1" });
@@ -60,9 +60,9 @@ Deno.test("parseArgs() refuses a bad --socket, and --socket with a TCP flag", ()
   );
 });
 
-const CLI = new URL("./cli.ts", import.meta.url).pathname;
+const CLI = new URL("./store_cli.ts", import.meta.url).pathname;
 
-Deno.test("cli.ts exits non-zero with a message on a bad flag", async () => {
+Deno.test("deno task db exits non-zero with a message on a bad flag", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", CLI, "--bogus"],
     stdout: "piped",
@@ -74,7 +74,7 @@ Deno.test("cli.ts exits non-zero with a message on a bad flag", async () => {
   assert.match(line.msg, /^Cannot start: unknown flag '--bogus'/);
 });
 
-Deno.test("cli.ts prints one JSON line when listening, serves, and stops on SIGTERM", async () => {
+Deno.test("deno task db prints one JSON line when listening, serves, and stops on SIGTERM", async () => {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", CLI, "--port", "0"],
     stdout: "piped",

@@ -1,12 +1,13 @@
 /**
- * The bearer tokens that concepts hand out (Sessioning's session tokens, DeviceTrust's device
- * tokens): `<id>.<secret>`, both from the CSPRNG and base64url encoded, the id 128 bits (22
+ * The one home of the token format. The bearer tokens that concepts hand out (Sessioning's
+ * session tokens, DeviceTrust's device tokens): `<id>.<secret>`, both from the CSPRNG and base64url encoded, the id 128 bits (22
  * characters) and the secret 256 bits (43 characters). Only the SHA-256 of the secret is stored,
  * as 64 lowercase hex characters, and it is compared in constant time. The id is public (logs,
  * lists); the secret never leaves the token.
  */
 import { Buffer } from "node:buffer";
 import { createHash, timingSafeEqual } from "node:crypto";
+import { randomBase64Url } from "./ids.ts";
 
 export const ID_LENGTH = 22;
 export const SECRET_LENGTH = 43;
@@ -14,11 +15,6 @@ export const SECRET_LENGTH = 43;
 const TOKEN = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/;
 const PUBLIC_ID = /^[A-Za-z0-9_-]{22}$/;
 const HASH = /^[0-9a-f]{64}$/;
-
-/** `bytes` random bytes from the CSPRNG, base64url without padding. */
-function randomBase64Url(bytes: number): string {
-  return Buffer.from(crypto.getRandomValues(new Uint8Array(bytes))).toString("base64url");
-}
 
 /** A new token and what is stored of it; `id` is kept when given (rotation). */
 export function newToken(id = randomBase64Url(16)): { id: string; token: string; hash: string } {
@@ -31,6 +27,14 @@ export function parseToken(token: unknown): { id: string; secret: string } | und
   if (typeof token !== "string" || token.length !== ID_LENGTH + 1 + SECRET_LENGTH) return undefined;
   const m = TOKEN.exec(token);
   return m ? { id: m[1], secret: m[2] } : undefined;
+}
+
+/** `<22-char id>.<43-char secret>` anywhere in a text, the id captured (for redaction). */
+export const TOKEN_IN_TEXT = /([A-Za-z0-9_-]{22})\.[A-Za-z0-9_-]{43}/g;
+
+/** The public id of a well-formed token (safe to log); undefined for anything else. */
+export function publicIdOf(token: unknown): string | undefined {
+  return parseToken(token)?.id;
 }
 
 /** Whether `id` has the shape of a public session id. */

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { getDb, serverUrl, SOCKET_NAME, testDb } from "./database.ts";
-import { memoryLogger } from "./log.ts";
+import { serverUrl, testDb } from "../../tests/support/test_db.ts";
+import { getDb, SOCKET_NAME } from "./database.ts";
+import { memoryLogger } from "../utils/log.ts";
 
 Deno.test("getDb() passes clientOptions to the driver and the embedded server's events to the logger", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "getdb-" });

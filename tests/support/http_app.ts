@@ -3,14 +3,14 @@
  * records the inputs it got, a fake Sessioning, and an app builder that captures the access log.
  * The end-to-end tests use the real concepts instead.
  */
-import { createApp } from "./app.ts";
+import { createApp } from "../../src/http/app.ts";
 import type {
   AccessLogEntry,
   AppDeps,
   HttpConfig,
   RequestingPort,
   SessioningPort,
-} from "./types.ts";
+} from "../../src/http/types.ts";
 
 export const TOKEN = "AAAAAAAAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB";
 export const TOKEN_ID = "AAAAAAAAAAAAAAAAAAAAAA";

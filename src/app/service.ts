@@ -1,0 +1,140 @@
+/**
+ * The composition root: `startService(config)` builds, in this order, the database (embedded or
+ * `MONGODB_URL`), the concepts and their engine, the syncs, the HTTP app and its server, and
+ * returns a handle (tests start it on port 0). Nothing else wires anything.
+ */
+import type { Db } from "mongodb";
+import type { Config } from "../config.ts";
+import { Logging } from "../engine/mod.ts";
+import { createApp, type HealthCheck } from "../http/app.ts";
+import { MAX_BODY_BYTES } from "../http/body.ts";
+import { serveHttp } from "../http/server.ts";
+import { syncs } from "../syncs/mod.ts";
+import { jsonLineSink, Logger, type LogSink } from "../utils/log.ts";
+import { createConcepts } from "./concepts.ts";
+import { getDb } from "./database.ts";
+
+export interface Service {
+  /** The address the HTTP server listens on. */
+  url: string;
+  store: "embedded" | "mongodb";
+  /** Stops the HTTP server, then closes the database (and an embedded server with it). */
+  close(): Promise<void>;
+}
+
+const SYNC_LOGGING = { off: Logging.OFF, trace: Logging.TRACE, verbose: Logging.VERBOSE };
+
+/** A promise that rejects with `message` after `ms`, racing `work`. */
+async function within<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+    work.catch(() => {});
+  }
+}
+
+/**
+ * Readiness: the store answers a ping and takes a small write (to `Health.probe`), each within
+ * `ms`; otherwise the reason, without the driver's words.
+ */
+function readiness(db: Db, ms: number): HealthCheck {
+  const probe = db.collection<{ _id: string; at: Date }>("Health.probe");
+  return async () => {
+    try {
+      await within(db.command({ ping: 1 }), ms, "ping timed out");
+    } catch {
+      return { reason: "Cannot reach store: no answer to ping" };
+    }
+    try {
+      await within(
+        probe.updateOne({ _id: "readiness" }, { $set: { at: new Date() } }, { upsert: true }),
+        ms,
+        "write timed out",
+      );
+    } catch {
+      return { reason: "Cannot write to store: write failed" };
+    }
+    return true;
+  };
+}
+
+/** Starts the service; `log` receives its structured lines (default: JSON lines on stdout). */
+export async function startService(
+  config: Config,
+  log: LogSink = jsonLineSink,
+): Promise<Service> {
+  const conn = await getDb({
+    mongodbUrl: config.mongodbUrl,
+    dbName: config.dbName,
+    dataDir: config.dataDir,
+    ttlMonitorIntervalMs: config.embeddedTtlMonitorIntervalMs,
+    // The embedded store's events (accept failures, refused connections, journal faults).
+    logger: new Logger(log),
+    clientOptions: {
+      // Every operation has a deadline below REQUESTING_TIMEOUT, and an unreachable store is
+      // noticed within a second: requests answer 503 rather than hang. (This driver ignores
+      // timeoutMS; a socket without an answer for STORE_TIMEOUT is closed instead.)
+      socketTimeoutMS: config.storeTimeoutMs,
+      waitQueueTimeoutMS: config.storeTimeoutMs,
+      serverSelectionTimeoutMS: Math.min(1000, config.storeTimeoutMs),
+      connectTimeoutMS: Math.min(1000, config.storeTimeoutMs),
+      heartbeatFrequencyMS: 1000,
+    },
+  });
+  const [db, client] = conn;
+  try {
+    const concepts = createConcepts(db, {
+      engine: { logging: SYNC_LOGGING[config.syncLogging], logger: new Logger(log) },
+      requesting: { ...config.requesting, storeTimeoutMs: config.storeTimeoutMs },
+      sessioning: {
+        ...config.session,
+        // Session events carry the public id only, never the token: safe to log.
+        onEvent: ({ type, id, at }) =>
+          log({ time: at.toISOString(), level: "info", msg: `session ${type}`, sessionId: id }),
+      },
+      rateLimiting: { limit: config.login.maxFailures, windowMs: config.login.windowMs },
+    });
+    concepts.Engine.register(syncs);
+    const app = createApp({
+      Requesting: concepts.Requesting,
+      Sessioning: concepts.Sessioning,
+      health: readiness(db, 900),
+      store: conn.store,
+      log: (entry) => log({ level: "info", msg: "http", ...entry }),
+      config: {
+        ...config.http,
+        sessionCookieMaxAgeSec: Math.floor(config.session.absoluteTtlMs / 1000),
+      },
+    });
+    const server = serveHttp({
+      hostname: config.host,
+      port: config.port,
+      ...config.server,
+      tls: config.tls,
+      // The transport's cap on a body; the app answers 413 past the same limit.
+      maxBodyBytes: MAX_BODY_BYTES,
+      handler: app.fetch,
+      log: (event) => log({ time: new Date().toISOString(), ...event }),
+    });
+    const addr = server.addr;
+    const url = `${config.tls ? "https" : "http"}://${
+      addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname
+    }:${addr.port}`;
+    return {
+      url,
+      store: conn.store,
+      async close() {
+        await server.shutdown();
+        await client.close();
+      },
+    };
+  } catch (e) {
+    await client.close();
+    throw e;
+  }
+}
