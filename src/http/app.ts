@@ -12,6 +12,7 @@
  * | GET    | GET_ROUTES (/api/auth/me, ...) | Requesting, as a POST with an empty body         |
  * | POST   | /api/*                        | Requesting.request (requesting.ts)                |
  * | other  | /api/*, /livez, /readyz, /healthz | 405                                           |
+ * | GET    | /, /login, /signup, /assets/* | the web pages (pages/mod.ts, pages/routes.ts)     |
  * | any    | anything else                 | 404                                               |
  *
  * Around every route: the access log (access_log.ts), security headers (security_headers.ts);
@@ -28,6 +29,7 @@ import { limitBody, readJsonObject } from "./body.ts";
 import { describeThrown, HttpError } from "./errors.ts";
 import { livez, readyz } from "./health.ts";
 import { corsFor, csrfGuard } from "./origin.ts";
+import { mountPages } from "./pages/mod.ts";
 import { handleRequest } from "./requesting.ts";
 import { noStore, securityHeaders } from "./security_headers.ts";
 import { deleteSession, getUser, notExposed } from "./sessioning.ts";
@@ -90,6 +92,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     const allow = GET_ROUTES.includes(c.req.path) ? "GET, HEAD, POST" : "POST";
     return methodNotAllowed(c, allow);
   });
+
+  mountPages(app);
 
   app.notFound((c) => c.json({ error: "Cannot find route: no such path" }, 404));
   app.onError((e, c) => {

@@ -1,17 +1,46 @@
 /**
- * Security headers on every response (`hono/secure-headers`, tightened for a JSON API: nothing may
- * be loaded, framed or embedded), and `Cache-Control: no-store` on everything under `/api` and on
- * `/healthz`, so no answer that depends on a session is ever cached.
+ * Security headers on every response (`hono/secure-headers`). The JSON API and everything else
+ * get a policy under which nothing may be loaded, framed or embedded. The pages (the paths of
+ * pages/routes.ts, HTML documents) get their own: their scripts, styles, images and API calls
+ * from this origin only, no inline script or style, no framing, no `<base>`, forms posting only
+ * here. `Cache-Control: no-store` goes on everything under `/api` and on the health routes, so
+ * no answer that depends on a session is ever cached.
  */
 import type { MiddlewareHandler } from "hono";
 import { secureHeaders } from "hono/secure-headers";
+import { isPagePath } from "./pages/routes.ts";
 
-/** The security headers middleware. */
+type ContentSecurityPolicyOptions = NonNullable<
+  NonNullable<Parameters<typeof secureHeaders>[0]>["contentSecurityPolicy"]
+>;
+
+/** The API's policy: nothing may be loaded or framed. */
+const API_CSP: ContentSecurityPolicyOptions = {
+  defaultSrc: ["'none'"],
+  frameAncestors: ["'none'"],
+};
+
+/** The pages' policy: their own files and API only; no inline script or style. */
+export const PAGE_CSP: ContentSecurityPolicyOptions = {
+  defaultSrc: ["'none'"],
+  scriptSrc: ["'self'"],
+  styleSrc: ["'self'"],
+  imgSrc: ["'self'"],
+  connectSrc: ["'self'"],
+  formAction: ["'self'"],
+  frameAncestors: ["'none'"],
+  baseUri: ["'none'"],
+};
+
+/** The security headers middleware: the pages' policy on page paths, the API's elsewhere. */
 export function securityHeaders(): MiddlewareHandler {
-  return secureHeaders({
-    contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+  const api = secureHeaders({ contentSecurityPolicy: API_CSP, xFrameOptions: "DENY" });
+  const page = secureHeaders({
+    contentSecurityPolicy: PAGE_CSP,
     xFrameOptions: "DENY",
+    permissionsPolicy: { camera: [], microphone: [], geolocation: [], payment: [] },
   });
+  return (c, next) => (isPagePath(c.req.path) ? page : api)(c, next);
 }
 
 /** Marks every response as not to be stored by any cache. */

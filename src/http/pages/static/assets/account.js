@@ -1,0 +1,260 @@
+/**
+ * "Your sessions": who is logged in, every live session of theirs (device, started, last seen,
+ * expires; this device marked), ending one, the others or all, logging out, and changing the
+ * password. Everything goes through the JSON API with the session cookie.
+ */
+import { api, toLogin } from "./api.js";
+import { byId, field, say, whileBusy } from "./dom.js";
+import { failureMessage, formatDateTime, relativeTime } from "./text.js";
+
+/**
+ * One session as GET /api/auth/sessions lists it.
+ * @typedef {object} Session
+ * @property {string} id the public id (never the token)
+ * @property {string} createdAt
+ * @property {string} lastSeenAt
+ * @property {string} expiresAt
+ * @property {string | null} [userAgent]
+ * @property {string} [device] a friendly name, when the service gives one
+ * @property {boolean} current
+ */
+
+const heading = byId("title");
+const who = byId("who");
+const list = byId("sessions");
+const count = byId("count");
+const status = byId("status");
+const error = byId("error");
+const endOthers = /** @type {HTMLButtonElement} */ (byId("end-others"));
+const endAll = /** @type {HTMLButtonElement} */ (byId("end-all"));
+const logout = /** @type {HTMLButtonElement} */ (byId("logout"));
+const passwordForm = /** @type {HTMLFormElement} */ (byId("password-form"));
+const passwordError = byId("password-error");
+const repeat = /** @type {HTMLInputElement} */ (byId("repeat-password"));
+
+/** @type {Session[]} */
+let shown = [];
+
+/**
+ * The name shown for a session's device: the service's `device`, else the raw user agent.
+ * @param {Session} session
+ */
+function deviceOf(session) {
+  if (typeof session.device === "string" && session.device !== "") return session.device;
+  if (typeof session.userAgent === "string" && session.userAgent !== "") return session.userAgent;
+  return "Unknown device";
+}
+
+/**
+ * A <time> with the date and time, and the full date as its tooltip.
+ * @param {string} iso
+ * @param {string} text
+ */
+function timeElement(iso, text) {
+  const time = document.createElement("time");
+  time.dateTime = iso;
+  time.textContent = text;
+  time.title = formatDateTime(iso);
+  return time;
+}
+
+/**
+ * One row of the list.
+ * @param {Session} session
+ * @param {number} now
+ */
+function row(session, now) {
+  const item = document.createElement("li");
+  item.className = session.current ? "session current" : "session";
+  item.dataset.sessionId = session.id;
+  const head = document.createElement("div");
+  head.className = "session-head";
+  const name = document.createElement("p");
+  name.className = "device";
+  name.textContent = deviceOf(session);
+  head.append(name);
+  if (session.current) {
+    const badge = document.createElement("span");
+    badge.className = "badge";
+    badge.textContent = "This device";
+    head.append(badge);
+  }
+  item.append(head);
+  const times = document.createElement("dl");
+  times.className = "times";
+  /** @type {Array<[string, HTMLElement]>} */
+  const facts = [
+    ["Started", timeElement(session.createdAt, formatDateTime(session.createdAt))],
+    ["Last seen", timeElement(session.lastSeenAt, relativeTime(session.lastSeenAt, now))],
+    ["Expires", timeElement(session.expiresAt, formatDateTime(session.expiresAt))],
+  ];
+  for (const [label, value] of facts) {
+    const pair = document.createElement("div");
+    const dt = document.createElement("dt");
+    dt.textContent = label;
+    const dd = document.createElement("dd");
+    dd.append(value);
+    pair.append(dt, dd);
+    times.append(pair);
+  }
+  item.append(times);
+  if (!session.current) {
+    const end = document.createElement("button");
+    end.type = "button";
+    end.className = "secondary end";
+    end.textContent = "End session";
+    const more = document.createElement("span");
+    more.className = "visually-hidden";
+    more.textContent = ` on ${deviceOf(session)}`;
+    end.append(more);
+    end.addEventListener("click", () => endOne(session, end));
+    item.append(end);
+  }
+  return item;
+}
+
+/** @param {Session[]} sessions */
+function render(sessions) {
+  const now = Date.now();
+  shown = [...sessions].sort((a, b) =>
+    Number(b.current) - Number(a.current) || Date.parse(b.lastSeenAt) - Date.parse(a.lastSeenAt)
+  );
+  list.replaceChildren(...shown.map((s) => row(s, now)));
+  list.removeAttribute("aria-busy");
+  const n = shown.length;
+  count.textContent = n === 1 ? "1 active session" : `${n} active sessions`;
+  endOthers.disabled = n < 2;
+}
+
+/**
+ * After a 401 from an action: whether this page's session is still alive (the 401 may be about
+ * a wrong current password rather than the session). Leaves for the login page when it is not.
+ */
+async function stillLoggedIn() {
+  const me = await api("/api/auth/me");
+  if (me.status === 401) {
+    toLogin("ended");
+    return false;
+  }
+  return true;
+}
+
+/** Loads who is logged in and their sessions; leaves for the login page without a session. */
+async function load() {
+  const [me, sessions] = await Promise.all([api("/api/auth/me"), api("/api/auth/sessions")]);
+  if (me.status === 401 || sessions.status === 401) {
+    toLogin();
+    return false;
+  }
+  if (!me.ok || !sessions.ok) {
+    say(error, failureMessage(me.ok ? sessions : me));
+    return false;
+  }
+  who.textContent = me.data.username;
+  render(sessions.data.sessions);
+  return true;
+}
+
+/**
+ * Shows what an action did, and moves focus to the page's heading so it is not lost with a
+ * removed button.
+ * @param {string} text
+ */
+function done(text) {
+  say(error, "");
+  say(status, text);
+  heading.focus();
+}
+
+/**
+ * @param {Session} session
+ * @param {HTMLButtonElement} button
+ */
+async function endOne(session, button) {
+  button.disabled = true;
+  const result = await api("/api/auth/sessions/revoke", { id: session.id });
+  if (result.status === 401 && !(await stillLoggedIn())) return;
+  if (!result.ok && result.status !== 404) {
+    button.disabled = false;
+    say(error, failureMessage(result));
+    return;
+  }
+  if (await load()) done(`Ended the session on ${deviceOf(session)}.`);
+}
+
+endOthers.addEventListener("click", async () => {
+  endOthers.disabled = true;
+  const result = await api("/api/auth/logout-others", {});
+  if (result.status === 401) return toLogin("ended");
+  if (!result.ok) {
+    endOthers.disabled = false;
+    say(error, failureMessage(result));
+    return;
+  }
+  const n = Number(result.data?.count ?? 0);
+  if (await load()) done(n === 1 ? "Ended 1 other session." : `Ended ${n} other sessions.`);
+});
+
+endAll.addEventListener("click", async () => {
+  endAll.disabled = true;
+  const result = await api("/api/auth/logout-all", {});
+  if (result.ok || result.status === 401) return toLogin("everywhere");
+  endAll.disabled = false;
+  say(error, failureMessage(result));
+});
+
+logout.addEventListener("click", async () => {
+  logout.disabled = true;
+  const result = await api("/api/auth/logout", {});
+  if (result.ok || result.status === 401) return toLogin("logout");
+  logout.disabled = false;
+  say(error, failureMessage(result));
+});
+
+passwordForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  say(passwordError, "");
+  say(status, "");
+  const newPassword = field(passwordForm, "newPassword");
+  if (newPassword !== field(passwordForm, "repeat")) {
+    repeat.setAttribute("aria-invalid", "true");
+    say(passwordError, "The two new passwords differ: type the same password twice.");
+    repeat.focus();
+    return;
+  }
+  repeat.removeAttribute("aria-invalid");
+  const others = shown.filter((s) => !s.current).length;
+  const result = await whileBusy(
+    passwordForm,
+    () =>
+      api("/api/auth/password", {
+        currentPassword: field(passwordForm, "currentPassword"),
+        newPassword,
+      }),
+  );
+  if (!result.ok) {
+    if (result.status === 401 && !(await stillLoggedIn())) return;
+    say(passwordError, failureMessage(result));
+    byId("current-password").focus();
+    return;
+  }
+  passwordForm.reset();
+  if (await load()) {
+    const ended = others === 0
+      ? "No other session was open."
+      : others === 1
+      ? "Your other session was logged out."
+      : `Your ${others} other sessions were logged out.`;
+    done(`Password changed. ${ended}`);
+  }
+});
+
+byId("refresh").addEventListener("click", async () => {
+  if (await load()) done("Session list updated.");
+});
+
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible") load();
+});
+
+await load();
