@@ -46,7 +46,7 @@ Deno.test("Deno.serve(createApp()) answers over a real socket with the socket's 
   const deps: AppDeps = {
     Requesting: echoRequesting(calls),
     Sessioning: {
-      _getUser: () => Promise.resolve([{ error: "Cannot get user: invalid or expired session" }]),
+      touch: () => Promise.resolve({ error: "Cannot touch session: no such session" }),
       delete: () => Promise.resolve({ error: "Cannot delete session: no such session" }),
     },
     health: () => Promise.resolve(true),
@@ -134,12 +134,10 @@ Deno.test("Deno.serve(createApp()) runs /api/ping through the real engine, Reque
       assert.equal(ping.status, 200);
       assert.deepEqual(await ping.json(), { pong: true });
 
-      // No sync handles it: answered 404 when the cascade ends, long before the 60 s timeout.
+      // Not in the route table: the boundary answers 404 without asking Requesting.
       const nowhere = await post("/api/nowhere");
       assert.equal(nowhere.status, 404);
-      assert.deepEqual(await nowhere.json(), {
-        error: "Cannot find route: no sync handles /nowhere",
-      });
+      assert.deepEqual(await nowhere.json(), { error: "Cannot find route: no such path" });
 
       const user = await post("/api/Sessioning/_getUser", { cookie });
       assert.equal(user.status, 200);

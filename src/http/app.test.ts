@@ -75,7 +75,7 @@ Deno.test("createApp() turns POST /api/<path> into Requesting.request with the b
 Deno.test("createApp() lets the cookie token win over the body's session, and drops a body path, ip and userAgent", async () => {
   const { app, requesting } = testApp();
   const res = await app.request(
-    "/api/x",
+    "/api/ping",
     postJson(
       { session: OTHER_TOKEN, path: "/admin", ip: "1.2.3.4", userAgent: "forged", a: "b" },
       { cookie: COOKIE, "user-agent": "agent/1.0" },
@@ -83,26 +83,29 @@ Deno.test("createApp() lets the cookie token win over the body's session, and dr
   );
   assert.equal(res.status, 200);
   assert.deepEqual(requesting.calls, [
-    { a: "b", session: TOKEN, userAgent: "agent/1.0", path: "/x" },
+    { a: "b", session: TOKEN, userAgent: "agent/1.0", path: "/ping" },
   ]);
 });
 
 Deno.test("createApp() passes a body session on when no header or cookie carries one", async () => {
   const { app, requesting } = testApp();
-  await app.request("/api/x", postJson({ session: OTHER_TOKEN }));
-  await app.request("/api/x", postJson({ session: { $ne: null } }));
-  assert.deepEqual(requesting.calls, [{ session: OTHER_TOKEN, path: "/x" }, { path: "/x" }]);
+  await app.request("/api/ping", postJson({ session: OTHER_TOKEN }));
+  await app.request("/api/ping", postJson({ session: { $ne: null } }));
+  assert.deepEqual(requesting.calls, [{ session: OTHER_TOKEN, path: "/ping" }, { path: "/ping" }]);
 });
 
 Deno.test("createApp() marks bearer requests with transport: bearer and ignores other transports", async () => {
   const { app, requesting } = testApp();
-  await app.request("/api/x", postJson({}, { authorization: `Bearer ${TOKEN}`, cookie: COOKIE }));
-  await app.request("/api/x", postJson({ transport: "bearer" }));
-  await app.request("/api/x", postJson({ transport: "carrier-pigeon" }));
+  await app.request(
+    "/api/ping",
+    postJson({}, { authorization: `Bearer ${TOKEN}`, cookie: COOKIE }),
+  );
+  await app.request("/api/ping", postJson({ transport: "bearer" }));
+  await app.request("/api/ping", postJson({ transport: "carrier-pigeon" }));
   assert.deepEqual(requesting.calls, [
-    { session: TOKEN, transport: "bearer", path: "/x" },
-    { transport: "bearer", path: "/x" },
-    { path: "/x" },
+    { session: TOKEN, transport: "bearer", path: "/ping" },
+    { transport: "bearer", path: "/ping" },
+    { path: "/ping" },
   ]);
 });
 
@@ -130,11 +133,11 @@ Deno.test("createApp() answers 400 to malformed JSON and to bodies that are not 
     ["null", "Cannot read body: expected a JSON object"],
   ];
   for (const [body, error] of cases) {
-    const res = await app.request("/api/x", postJson(body));
+    const res = await app.request("/api/ping", postJson(body));
     assert.equal(res.status, 400, body);
     assert.deepEqual(await res.json(), { error });
   }
-  const badUtf8 = await app.request("/api/x", {
+  const badUtf8 = await app.request("/api/ping", {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: new Uint8Array([0x7b, 0xff, 0x7d]),
@@ -148,13 +151,13 @@ Deno.test("createApp() answers 415 to a POST that is not application/json", asyn
   const { app, requesting } = testApp();
   for (const type of ["text/plain", "application/x-www-form-urlencoded", undefined]) {
     const headers: Record<string, string> = type ? { "content-type": type } : {};
-    const res = await app.request("/api/x", { method: "POST", headers, body: "{}" });
+    const res = await app.request("/api/ping", { method: "POST", headers, body: "{}" });
     assert.equal(res.status, 415, String(type));
     assert.deepEqual(await res.json(), {
       error: "Cannot read body: Content-Type must be application/json",
     });
   }
-  const charset = await app.request("/api/x", {
+  const charset = await app.request("/api/ping", {
     method: "POST",
     headers: { "content-type": "application/json; charset=utf-8" },
     body: "{}",
@@ -168,7 +171,7 @@ Deno.test("createApp() answers 413 to a body over 64 KiB, however its length is 
   const big = JSON.stringify({ pad: "x".repeat(64 * 1024) });
   const expected = { error: "Cannot read body: larger than 65536 bytes" };
 
-  const declared = await app.request("/api/x", postJson(big));
+  const declared = await app.request("/api/ping", postJson(big));
   assert.equal(declared.status, 413);
   assert.deepEqual(await declared.json(), expected);
 
@@ -180,7 +183,7 @@ Deno.test("createApp() answers 413 to a body over 64 KiB, however its length is 
       else controller.close();
     },
   });
-  const streamed = await app.request("/api/x", {
+  const streamed = await app.request("/api/ping", {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: stream,
@@ -188,45 +191,51 @@ Deno.test("createApp() answers 413 to a body over 64 KiB, however its length is 
   assert.equal(streamed.status, 413);
   assert.deepEqual(await streamed.json(), expected);
 
-  const understated = await app.request("/api/x", postJson(big, { "content-length": "10" }));
+  const understated = await app.request("/api/ping", postJson(big, { "content-length": "10" }));
   assert.equal(understated.status, 413);
   assert.deepEqual(await understated.json(), expected);
 
   const fits = JSON.stringify({ pad: "x".repeat(64 * 1024 - 20) });
-  assert.equal((await app.request("/api/x", postJson(fits))).status, 200);
+  assert.equal((await app.request("/api/ping", postJson(fits))).status, 200);
   assert.equal(requesting.calls.length, 1);
 });
 
-Deno.test("createApp() gives a response's error a 4xx status, honours status, and never sends status or clearSession", async () => {
-  const answers: Record<string, unknown> = {
-    "/plain": { error: "Cannot do it: no" },
-    "/unauth": { error: "Cannot do it: not logged in", status: 401 },
-    "/nosync": { error: "Cannot find route: no sync handles /nosync", status: 404 },
-    "/made": { status: 201, id: "x" },
-    "/weird": { error: "Cannot do it: odd", status: 200 },
-    "/nobody": { status: 204 },
-    "/timeout": { error: "Cannot answer request: timed out", status: 504 },
-  };
-  const requesting = fakeRequesting((inputs) => answers[inputs.path as string]);
+Deno.test("createApp() chooses the status from the error kind and the route, and never sends kind or clearSession", async () => {
+  // Each answer is given to the route in front of it (paths of the route table).
+  const answers: Array<[string, Record<string, unknown>, number, unknown]> = [
+    ["/ping", { error: "Cannot do it: no" }, 400, { error: "Cannot do it: no" }],
+    ["/auth/me", { error: "Cannot do it: not logged in", kind: "unauthenticated" }, 401, {
+      error: "Cannot do it: not logged in",
+    }],
+    ["/auth/sessions/revoke", { error: "Cannot revoke: no", kind: "not_found" }, 404, {
+      error: "Cannot revoke: no",
+    }],
+    ["/auth/register", { user: "u1" }, 201, { user: "u1" }],
+    ["/auth/login", { error: "Cannot log in: wait", kind: "throttled" }, 429, {
+      error: "Cannot log in: wait",
+    }],
+    ["/auth/logout", { error: "Cannot do it: odd", kind: "no such kind" }, 400, {
+      error: "Cannot do it: odd",
+    }],
+    ["/auth/logout-all", { count: 2, clearSession: true }, 200, { count: 2 }],
+    ["/auth/password", { error: "Cannot answer request: timed out", kind: "timeout" }, 504, {
+      error: "Cannot answer request: timed out",
+    }],
+    ["/auth/logout-others", { error: "Cannot answer: store", kind: "store_unavailable" }, 503, {
+      error: "Cannot answer: store",
+    }],
+  ];
+  const byPath = new Map(answers.map(([path, answer]) => [path, answer]));
+  const requesting = fakeRequesting((inputs) => byPath.get(inputs.path as string));
   const { app } = testApp({ Requesting: requesting });
-  const got: Array<[string, number, unknown]> = [];
-  for (const path of Object.keys(answers)) {
+  for (const [path, , status, body] of answers) {
     const res = await app.request(`/api${path}`, postJson({}));
-    got.push([path, res.status, await res.json()]);
+    assert.deepEqual([path, res.status, await res.json()], [path, status, body]);
   }
-  assert.deepEqual(got, [
-    ["/plain", 400, { error: "Cannot do it: no" }],
-    ["/unauth", 401, { error: "Cannot do it: not logged in" }],
-    ["/nosync", 404, { error: "Cannot find route: no sync handles /nosync" }],
-    ["/made", 201, { id: "x" }],
-    ["/weird", 400, { error: "Cannot do it: odd" }],
-    ["/nobody", 200, {}],
-    ["/timeout", 504, { error: "Cannot answer request: timed out" }],
-  ]);
 });
 
 Deno.test("createApp() writes a response's session as a cookie for cookie clients, never in JSON", async () => {
-  const requesting = fakeRequesting(() => ({ user: "u1", session: TOKEN, status: 200 }));
+  const requesting = fakeRequesting(() => ({ user: "u1", session: TOKEN }));
   const { app, logs } = testApp({ Requesting: requesting });
   const res = await app.request("/api/auth/login", postJson({ username: "ada", password: "pw" }));
   assert.equal(res.status, 200);
@@ -248,7 +257,7 @@ Deno.test("createApp() gives bearer clients the session in JSON and no cookie", 
   assert.deepEqual(login.headers.getSetCookie(), []);
 
   const rotated = await app.request(
-    "/api/auth/rotate",
+    "/api/auth/password",
     postJson({}, { authorization: `Bearer ${TOKEN}` }),
   );
   assert.deepEqual(await rotated.json(), { user: "u1", session: OTHER_TOKEN });
@@ -278,11 +287,11 @@ Deno.test("createApp() uses the dev cookie `session` without Secure when cookieS
   assert.deepEqual(res.headers.getSetCookie(), [
     `session=${TOKEN}; Path=/; HttpOnly; SameSite=Lax`,
   ]);
-  await app.request("/api/x", postJson({}, { cookie: `session=${OTHER_TOKEN}` }));
-  await app.request("/api/x", postJson({}, { cookie: `__Host-session=${OTHER_TOKEN}` }));
+  await app.request("/api/ping", postJson({}, { cookie: `session=${OTHER_TOKEN}` }));
+  await app.request("/api/ping", postJson({}, { cookie: `__Host-session=${OTHER_TOKEN}` }));
   assert.deepEqual(requesting.calls.slice(1), [
-    { session: OTHER_TOKEN, path: "/x" },
-    { path: "/x" },
+    { session: OTHER_TOKEN, path: "/ping" },
+    { path: "/ping" },
   ]);
 });
 
@@ -305,7 +314,7 @@ Deno.test("createApp() answers an unexpected exception 500 with a correlation id
     throw new Error(`store fault while reading ${TOKEN}`);
   });
   const { app, logs } = testApp({ Requesting: requesting });
-  const res = await app.request("/api/x", postJson({}, { cookie: COOKIE }));
+  const res = await app.request("/api/ping", postJson({}, { cookie: COOKIE }));
   assert.equal(res.status, 500);
   const body = await res.json();
   assert.deepEqual(Object.keys(body), ["error", "correlationId"]);
@@ -321,10 +330,10 @@ Deno.test("createApp() logs the engine's correlation id of an internal-error res
   const requesting = fakeRequesting(() => ({
     error: "Internal error",
     correlationId: "engine-42",
-    status: 500,
+    kind: "internal",
   }));
   const { app, logs } = testApp({ Requesting: requesting });
-  const res = await app.request("/api/x", postJson({}));
+  const res = await app.request("/api/ping", postJson({}));
   assert.equal(res.status, 500);
   assert.deepEqual(await res.json(), { error: "Internal error", correlationId: "engine-42" });
   assert.equal(logs[0].correlationId, "engine-42");
@@ -340,7 +349,9 @@ Deno.test("createApp() answers 404 itself for a path Requesting could not take",
 
 Deno.test("createApp() sends security headers everywhere and no-store on /api", async () => {
   const { app } = testApp();
-  for (const [path, init] of [["/api/x", postJson({})], ["/nope", {}], ["/api/y", {}]] as const) {
+  for (
+    const [path, init] of [["/api/ping", postJson({})], ["/nope", {}], ["/api/y", {}]] as const
+  ) {
     const res = await app.request(path, init);
     assert.equal(res.headers.get("x-content-type-options"), "nosniff", path);
     assert.equal(res.headers.get("x-frame-options"), "DENY", path);

@@ -1,19 +1,16 @@
 /**
- * The HTTP app: one explicit route table, closed by default. Nothing is reachable that is not
- * listed here.
+ * The HTTP app, closed by default: it answers the routes of the route table
+ * (src/syncs/routes.ts) and the web pages (pages/), and nothing else (404; a known path with
+ * another method is 405 with `Allow`).
  *
- * | Method | Path                          | What                                              |
- * | ------ | ----------------------------- | ------------------------------------------------- |
- * | GET    | /livez                        | the process is up (health.ts)                     |
- * | GET    | /readyz, /healthz (alias)     | the store takes reads and writes (health.ts)      |
- * | POST   | /api/Sessioning/_getUser      | Sessioning._getUser (sessioning.ts)               |
- * | POST   | /api/Sessioning/delete        | Sessioning.delete (sessioning.ts)                 |
- * | POST   | /api/Sessioning, /api/Sessioning/* | 404: not exposed over HTTP                   |
- * | GET    | GET_ROUTES (/api/auth/me, ...) | Requesting, as a POST with an empty body         |
- * | POST   | /api/*                        | Requesting.request (requesting.ts)                |
- * | other  | /api/*, /livez, /readyz, /healthz | 405                                           |
- * | GET    | /, /login, /signup, /assets/* | the web pages (pages/mod.ts, pages/routes.ts)     |
- * | any    | anything else                 | 404                                               |
+ * | handler of the route | served by                                                          |
+ * | -------------------- | ------------------------------------------------------------------ |
+ * | `requesting`         | requesting.ts: `Requesting.request`, answered from the syncs' response |
+ * | `sessioning`         | sessioning.ts: `/api/Sessioning/_getUser` (renews) and `delete`    |
+ * | `health`             | health.ts: `/livez`, `/readyz`, `/healthz`                          |
+ * | `openapi`            | openapi.ts: the document made from the table                       |
+ *
+ * Any other `/api/Sessioning/<name>` is 404 "not exposed over HTTP".
  *
  * Around every route: the access log (access_log.ts), security headers (security_headers.ts);
  * on `/api/*`: `Cache-Control: no-store`, CORS when APP_ORIGIN is set (origin.ts); on POST
@@ -30,10 +27,12 @@ import { describeThrown, HttpError } from "./errors.ts";
 import { livez, readyz } from "./health.ts";
 import { corsFor, csrfGuard } from "./origin.ts";
 import { mountPages } from "./pages/mod.ts";
+import { openApiDocument } from "./openapi.ts";
 import { handleRequest } from "./requesting.ts";
 import { noStore, securityHeaders } from "./security_headers.ts";
 import { deleteSession, getUser, notExposed } from "./sessioning.ts";
 import type { AppDeps, AppEnv } from "./types.ts";
+import { type Handler, type Route, routes, urlPath } from "../syncs/routes.ts";
 import { isStoreUnavailable, STORE_UNAVAILABLE } from "../utils/store_errors.ts";
 
 export type {
@@ -45,12 +44,6 @@ export type {
   SessioningPort,
 } from "./types.ts";
 
-/** Liveness, readiness, and readiness's old name. */
-const HEALTH_PATHS = ["/livez", "/readyz", "/healthz"];
-
-/** The Requesting paths also answered on GET (with an empty body). */
-export const GET_ROUTES: readonly string[] = ["/api/auth/me", "/api/auth/sessions"];
-
 /** Builds the app. */
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const { Requesting, Sessioning, config } = deps;
@@ -58,40 +51,45 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.use("*", accessLog(deps.log));
   app.use("*", securityHeaders());
-  for (const path of HEALTH_PATHS) app.use(path, noStore());
+  for (const route of Object.values(routes) as Route[]) {
+    if (route.handler === "health") app.use(route.path, noStore());
+  }
   app.use("/api/*", noStore());
   const cors = corsFor(config);
   if (cors) app.use("/api/*", cors);
   app.post("/api/*", csrfGuard(config), limitBody());
 
-  app.get("/livez", livez);
-  app.get("/readyz", (c) => readyz(c, deps.health, deps.store));
-  app.get("/healthz", (c) => readyz(c, deps.health, deps.store));
-
-  app.post(
-    "/api/Sessioning/_getUser",
-    async (c) => getUser(c, config, Sessioning, await readJsonObject(c.req.raw)),
-  );
-  app.post(
-    "/api/Sessioning/delete",
-    async (c) => deleteSession(c, config, Sessioning, await readJsonObject(c.req.raw)),
-  );
+  const document = openApiDocument();
+  const serve: Record<Handler, (name: string, c: Context<AppEnv>) => Promise<Response> | Response> =
+    {
+      requesting: async (_, c) =>
+        handleRequest(
+          c,
+          config,
+          Requesting,
+          c.req.method === "POST" ? await readJsonObject(c.req.raw) : {},
+        ),
+      sessioning: async (name, c) => {
+        const body = await readJsonObject(c.req.raw);
+        return name === "sessioningGetUser"
+          ? getUser(c, config, Sessioning, body)
+          : deleteSession(c, config, Sessioning, body);
+      },
+      health: (name, c) => name === "livez" ? livez(c) : readyz(c, deps.health, deps.store),
+      openapi: (_, c) => c.json(document, 200),
+    };
+  for (const [name, route] of Object.entries(routes) as Array<[string, Route]>) {
+    const url = urlPath(route);
+    const handler = (c: Context<AppEnv>) => serve[route.handler](name, c);
+    if (route.method === "POST") app.post(url, handler);
+    if (route.method === "GET" || route.alsoGet) app.get(url, handler);
+    const allow = route.method === "POST"
+      ? (route.alsoGet ? "GET, HEAD, POST" : "POST")
+      : "GET, HEAD";
+    app.all(url, (c) => methodNotAllowed(c, allow));
+  }
   app.post("/api/Sessioning", notExposed);
   app.post("/api/Sessioning/*", notExposed);
-
-  for (const path of GET_ROUTES) {
-    app.get(path, (c) => handleRequest(c, config, Requesting, {}));
-  }
-  app.post(
-    "/api/*",
-    async (c) => handleRequest(c, config, Requesting, await readJsonObject(c.req.raw)),
-  );
-
-  for (const path of HEALTH_PATHS) app.all(path, (c) => methodNotAllowed(c, "GET, HEAD"));
-  app.all("/api/*", (c) => {
-    const allow = GET_ROUTES.includes(c.req.path) ? "GET, HEAD, POST" : "POST";
-    return methodNotAllowed(c, allow);
-  });
 
   mountPages(app);
 

@@ -12,7 +12,10 @@ Deno.test("csrfGuard() refuses a cross-origin cookie POST with 403 before Reques
   );
   assert.equal(res.status, 403);
   assert.deepEqual(await res.json(), CSRF_ORIGIN);
-  const nullOrigin = await app.request("/api/x", postJson({}, { cookie: COOKIE, origin: "null" }));
+  const nullOrigin = await app.request(
+    "/api/ping",
+    postJson({}, { cookie: COOKIE, origin: "null" }),
+  );
   assert.equal(nullOrigin.status, 403);
   const sessioning = await app.request(
     "/api/Sessioning/delete",
@@ -35,12 +38,12 @@ Deno.test("csrfGuard() refuses a cross-origin POST without credentials too (logi
 Deno.test("csrfGuard() allows same-origin POSTs, even without APP_ORIGIN", async () => {
   const { app, requesting } = testApp();
   const res = await app.request(
-    "http://localhost/api/x",
+    "http://localhost/api/ping",
     postJson({}, { cookie: COOKIE, origin: "http://localhost" }),
   );
   assert.equal(res.status, 200);
   const wrongPort = await app.request(
-    "http://localhost/api/x",
+    "http://localhost/api/ping",
     postJson({}, { cookie: COOKIE, origin: "http://localhost:8080" }),
   );
   assert.equal(wrongPort.status, 403);
@@ -54,7 +57,7 @@ Deno.test("csrfGuard() allows exactly the APP_ORIGIN origins", async () => {
   const statuses = [];
   for (const origin of ["https://app.example.com", "https://admin.example.com", "https://x.com"]) {
     const res = await app.request(
-      "/api/x",
+      "/api/ping",
       postJson({}, { cookie: COOKIE, origin, "sec-fetch-site": "cross-site" }),
     );
     statuses.push(res.status);
@@ -68,17 +71,17 @@ Deno.test("csrfGuard() falls back to Sec-Fetch-Site without Origin, and allows c
   for (const site of ["cross-site", "same-origin", "same-site", "none", undefined]) {
     const headers: Record<string, string> = { cookie: COOKIE };
     if (site) headers["sec-fetch-site"] = site;
-    statuses.push((await app.request("/api/x", postJson({}, headers))).status);
+    statuses.push((await app.request("/api/ping", postJson({}, headers))).status);
   }
   assert.deepEqual(statuses, [403, 200, 200, 200, 200]);
-  const res = await app.request("/api/x", postJson({}, { "sec-fetch-site": "cross-site" }));
+  const res = await app.request("/api/ping", postJson({}, { "sec-fetch-site": "cross-site" }));
   assert.deepEqual(await res.json(), { error: "Cannot accept request: cross-site request" });
 });
 
 Deno.test("csrfGuard() exempts bearer-authenticated requests", async () => {
   const { app, requesting } = testApp();
   const res = await app.request(
-    "/api/x",
+    "/api/ping",
     postJson({}, { authorization: `Bearer ${TOKEN}`, origin: "https://evil.example" }),
   );
   assert.equal(res.status, 200);
@@ -94,22 +97,22 @@ Deno.test("csrfGuard() takes the own origin from X-Forwarded-Proto/-Host only be
   };
   const direct = testApp();
   assert.equal(
-    (await direct.app.request("http://10.0.0.5/api/x", postJson({}, headers))).status,
+    (await direct.app.request("http://10.0.0.5/api/ping", postJson({}, headers))).status,
     403,
   );
   const proxied = testApp({ config: { trustProxy: true } });
   assert.equal(
-    (await proxied.app.request("http://10.0.0.5/api/x", postJson({}, headers))).status,
+    (await proxied.app.request("http://10.0.0.5/api/ping", postJson({}, headers))).status,
     200,
   );
 });
 
 Deno.test("corsFor() keeps CORS closed without APP_ORIGIN", async () => {
   const { app } = testApp();
-  const res = await app.request("/api/x", postJson({}, { origin: "http://localhost" }));
+  const res = await app.request("/api/ping", postJson({}, { origin: "http://localhost" }));
   assert.equal(res.headers.get("access-control-allow-origin"), null);
   assert.equal(res.headers.get("access-control-allow-credentials"), null);
-  const preflight = await app.request("/api/x", {
+  const preflight = await app.request("/api/ping", {
     method: "OPTIONS",
     headers: {
       origin: "https://app.example.com",
@@ -142,7 +145,7 @@ Deno.test("corsFor() allows exactly the APP_ORIGIN origins, with credentials", a
   );
 
   const allowed = await app.request(
-    "/api/x",
+    "/api/ping",
     postJson({}, { origin: "https://app.example.com" }),
   );
   assert.equal(allowed.status, 200);

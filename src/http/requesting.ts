@@ -14,18 +14,20 @@
  * - `deviceToken`: the device token, from the device cookie, or for bearer clients from the body.
  *
  * The answer, from the response's fields (Requesting conventions, design/syncs.md):
- * - status: the response's `status` when it is a usable code (2xx with a body, or 4xx/5xx);
- *   otherwise 400 when it has an `error`, 200 when not. An `error` with a 2xx status gets 400.
+ * - status: for an `error`, the status of its `kind` in the route table (src/syncs/routes.ts:
+ *   `throttled` 429, `unauthenticated` 401, ...; none or an unknown one: 400); otherwise the
+ *   route's success status (201 for register, else 200).
  * - `session` (a token): cookie clients get it as Set-Cookie and not in the JSON; bearer clients
  *   (bearer header, or body `transport: "bearer"`) get it in the JSON and no cookie.
  * - `clearSession: true`: cookie clients get a Set-Cookie that clears the cookie.
  * - `deviceToken` (with `deviceExpiresAt`): cookie clients get the device cookie and neither
  *   field in the JSON; bearer clients get both fields in the JSON.
  * - `retryAfterMs` (a positive number): also sent as a `Retry-After` header, in whole seconds.
- * - `status` and `clearSession` are never sent in the JSON.
+ * - `kind` and `clearSession` are never sent in the JSON (the status says the kind).
  */
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { errorStatus, requestingRoute } from "../syncs/routes.ts";
 import { clientIp, userAgent } from "./client.ts";
 import {
   clearSessionCookie,
@@ -83,34 +85,29 @@ export function requestInputs(
   return { ...inputs, path };
 }
 
-function usableStatus(value: unknown, isError: boolean): ContentfulStatusCode | undefined {
-  if (typeof value !== "number" || !Number.isInteger(value)) return undefined;
-  const ok = isError
-    ? value >= 400 && value <= 599
-    : (value >= 200 && value <= 299 && value !== 204 && value !== 205) ||
-      (value >= 400 && value <= 599);
-  return ok ? value as ContentfulStatusCode : undefined;
-}
-
 /** Whether a response value is a plain dictionary. */
 function isDict(x: unknown): x is Record<string, unknown> {
   return typeof x === "object" && x !== null && !Array.isArray(x);
 }
 
 /**
- * Writes the answer for a Requesting response: status, cookie, JSON body (see the module doc).
+ * Writes the answer for a Requesting response to `path`: status, cookie, JSON body (see the
+ * module doc).
  * `bearerClient`: the client gets tokens in JSON rather than as a cookie.
  */
 export function answerResponse(
   c: Context<AppEnv>,
   config: HttpConfig,
+  path: string,
   response: unknown,
   bearerClient: boolean,
 ): Response {
   if (!isDict(response)) throw new Error("Cannot answer request: the response is not an object");
-  const { status, clearSession, session, deviceToken, deviceExpiresAt, ...rest } = response;
-  const isError = "error" in rest;
-  const code = usableStatus(status, isError) ?? (isError ? 400 : 200);
+  const { kind, clearSession, session, deviceToken, deviceExpiresAt, ...rest } = response;
+  const code =
+    ("error" in rest
+      ? errorStatus(kind)
+      : requestingRoute(path)?.ok.status ?? 200) as ContentfulStatusCode;
   const json: Record<string, unknown> = rest;
   if (typeof session === "string" && session !== "") {
     c.set("sessionId", publicId(session) ?? c.get("sessionId"));
@@ -146,12 +143,12 @@ export async function handleRequest(
   if (sessionId) c.set("sessionId", sessionId);
   const started = await Requesting.request(inputs);
   if (typeof started.request !== "string") {
-    if (typeof started.error === "string") return answerResponse(c, config, started, false);
+    if (typeof started.error === "string") return answerResponse(c, config, path, started, false);
     throw new Error("Cannot start request: Requesting.request returned no request id");
   }
   const [first] = await Requesting._awaitResponse({ request: started.request });
   if (!first) throw new Error("Cannot answer request: no response");
   const response = "response" in first ? first.response : first;
   const bearerClient = inputs.transport === "bearer";
-  return answerResponse(c, config, response, bearerClient);
+  return answerResponse(c, config, path, response, bearerClient);
 }

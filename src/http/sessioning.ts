@@ -2,7 +2,8 @@
  * The two Sessioning routes, and the refusal of every other one.
  *
  * - `POST /api/Sessioning/_getUser`: 200 `[{ "user": ... }]` for a live session, 401
- *   `{ "error": ... }` otherwise.
+ *   `{ "error": ... }` otherwise. It validates through `Sessioning.touch`, so it renews the session
+ *   (sliding expiry) like every other authenticated route, with the same one session read.
  * - `POST /api/Sessioning/delete`: 200 `{}` for a live session (which is deleted), 401 otherwise;
  *   either way a cookie client's session cookie is cleared (after a 401 it is no use).
  * - any other `POST /api/Sessioning/<name>`: 404, so nobody can, say, `create` a session for a
@@ -34,12 +35,11 @@ export async function getUser(
   if (!found) return c.json({ error: "Cannot get user: no session" }, 401);
   const id = publicId(found.token);
   if (id) c.set("sessionId", id);
-  const [first] = await Sessioning._getUser({ session: found.token });
-  if (isDict(first) && "user" in first && !("error" in first)) {
-    return c.json([{ user: first.user }], 200);
+  const touched = await Sessioning.touch({ session: found.token });
+  if (isDict(touched) && "user" in touched && !("error" in touched)) {
+    return c.json([{ user: touched.user }], 200);
   }
-  const fallback = "Cannot get user: invalid or expired session";
-  return c.json({ error: errorText(isDict(first) ? first.error : undefined, fallback) }, 401);
+  return c.json({ error: "Cannot get user: invalid or expired session" }, 401);
 }
 
 /** `POST /api/Sessioning/delete`. */

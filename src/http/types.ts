@@ -16,7 +16,8 @@ export interface RequestingPort {
 
 /** The Sessioning concept as the boundary uses it (through the engine's instrumentation). */
 export interface SessioningPort {
-  _getUser(input: { session: string }): Promise<Array<Record<string, unknown>>>;
+  /** Validates and renews a session: its user, public id and expiry, or `{ error }`. */
+  touch(input: { session: string }): Promise<Record<string, unknown>>;
   delete(input: { session: string }): Promise<Record<string, unknown>>;
 }
 

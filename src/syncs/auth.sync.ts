@@ -13,9 +13,9 @@ import {
   Requesting,
   Sessioning,
 } from "./concepts.ts";
-import { Errors as AuthErrors } from "../concepts/PasswordAuthentication/PasswordAuthenticationConcept.ts";
 import { actions, Frames, type Sync } from "../engine/mod.ts";
 import { freshID } from "../utils/ids.ts";
+import { routes } from "./routes.ts";
 import {
   authenticateRoute,
   LOGIN_INTERRUPTED,
@@ -23,7 +23,6 @@ import {
   UNAUTHENTICATED,
   withInputs,
   withLoginKeys,
-  withUser,
 } from "./authenticated.ts";
 
 /** Binds `value` to `variable` in every frame, computed from the frame. */
@@ -50,7 +49,7 @@ function presented(frames: Frames, session: symbol): Frames {
 // name no user, which nobody holds and which expire), and a client that retries is not told 409.
 
 export const RegisterStartsSession: Sync = ({ request, user, userAgent, ip }) => ({
-  when: actions([Requesting.request, { path: "/auth/register" }, { request }]),
+  when: actions([Requesting.request, { path: routes.register.path }, { request }]),
   where: async (frames) =>
     bind(await withInputs(frames, request, { userAgent, ip }), user, () => freshID()),
   then: actions([Sessioning.create, { user, userAgent, ip }]),
@@ -58,7 +57,7 @@ export const RegisterStartsSession: Sync = ({ request, user, userAgent, ip }) =>
 
 export const RegisterTrustsDevice: Sync = ({ request, user, session, deviceToken }) => ({
   when: actions(
-    [Requesting.request, { path: "/auth/register" }, { request }],
+    [Requesting.request, { path: routes.register.path }, { request }],
     [Sessioning.create, { user }, { session }],
   ),
   where: (frames) => withInputs(frames, request, { deviceToken }),
@@ -67,7 +66,7 @@ export const RegisterTrustsDevice: Sync = ({ request, user, session, deviceToken
 
 export const RegisterRequest: Sync = ({ request, user, username, password }) => ({
   when: actions(
-    [Requesting.request, { path: "/auth/register" }, { request }],
+    [Requesting.request, { path: routes.register.path }, { request }],
     [Sessioning.create, { user }, {}],
     [DeviceTrust.issue, { user }, {}],
   ),
@@ -79,37 +78,32 @@ export const RegisterResponse: Sync = (
   { request, user, session, deviceToken, deviceExpiresAt },
 ) => ({
   when: actions(
-    [Requesting.request, { path: "/auth/register" }, { request }],
+    [Requesting.request, { path: routes.register.path }, { request }],
     [Sessioning.create, { user }, { session }],
     [DeviceTrust.issue, { user }, { deviceToken, expiresAt: deviceExpiresAt }],
     [PasswordAuthentication.register, { user }, { user }],
   ),
-  then: actions([
-    Requesting.respond,
-    { request, user, session, deviceToken, deviceExpiresAt, status: 201 },
-  ]),
+  then: actions([Requesting.respond, { request, user, session, deviceToken, deviceExpiresAt }]),
 });
 
 // Registered after the response: a store failing here cannot turn a made account into a 5xx.
 export const RegisterEndsPresentedSession: Sync = ({ request, user, session }) => ({
   when: actions(
-    [Requesting.request, { path: "/auth/register" }, { request }],
+    [Requesting.request, { path: routes.register.path }, { request }],
     [PasswordAuthentication.register, { user }, { user }],
   ),
   where: async (frames) => presented(await withInputs(frames, request, { session }), session),
   then: actions([Sessioning.delete, { session }]),
 });
 
-export const RegisterError: Sync = ({ request, user, session, error, status }) => ({
+export const RegisterError: Sync = ({ request, user, session, error, kind }) => ({
   when: actions(
-    [Requesting.request, { path: "/auth/register" }, { request }],
+    [Requesting.request, { path: routes.register.path }, { request }],
     [Sessioning.create, { user }, { session }],
-    [PasswordAuthentication.register, { user }, { error }],
+    [PasswordAuthentication.register, { user }, { error, kind }],
   ),
-  where: (frames) =>
-    bind(frames, status, (f) => f[error] === AuthErrors.REGISTER_TAKEN ? 409 : 400),
   // The session made for the account that was not created is ended too.
-  then: actions([Requesting.respond, { request, error, status }], [Sessioning.delete, {
+  then: actions([Requesting.respond, { request, error, kind }], [Sessioning.delete, {
     session,
   }]),
 });
@@ -128,25 +122,25 @@ export const RegisterError: Sync = ({ request, user, session, error, status }) =
 // slots: it counts.
 
 export const LoginRequest: Sync = ({ request, keys }) => ({
-  when: actions([Requesting.request, { path: "/auth/login" }, { request }]),
+  when: actions([Requesting.request, { path: routes.login.path }, { request }]),
   where: (frames) => withLoginKeys(frames, request, keys),
   then: actions([RateLimiting.take, { keys }]),
 });
 
 export const LoginThrottled: Sync = ({ request, error, retryAfterMs }) => ({
   when: actions(
-    [Requesting.request, { path: "/auth/login" }, { request }],
+    [Requesting.request, { path: routes.login.path }, { request }],
     [RateLimiting.take, {}, { error, retryAfterMs }],
   ),
   then: actions([
     Requesting.respond,
-    { request, error: THROTTLED, status: 429, retryAfterMs },
+    { request, error: THROTTLED, kind: "throttled", retryAfterMs },
   ]),
 });
 
 export const LoginVerify: Sync = ({ request, window, username, password }) => ({
   when: actions(
-    [Requesting.request, { path: "/auth/login" }, { request }],
+    [Requesting.request, { path: routes.login.path }, { request }],
     [RateLimiting.take, {}, { window }],
   ),
   where: (frames) => withInputs(frames, request, { username, password }),
@@ -158,7 +152,7 @@ export const LoginVerify: Sync = ({ request, window, username, password }) => ({
 
 export const LoginEndsPresentedSession: Sync = ({ request, user, session }) => ({
   when: actions(
-    [Requesting.request, { path: "/auth/login" }, { request }],
+    [Requesting.request, { path: routes.login.path }, { request }],
     [PasswordAuthentication.authenticate, {}, { user }],
   ),
   where: async (frames) => presented(await withInputs(frames, request, { session }), session),
@@ -167,7 +161,7 @@ export const LoginEndsPresentedSession: Sync = ({ request, user, session }) => (
 
 export const LoginGivesSlotsBack: Sync = ({ request, keys, window, user }) => ({
   when: actions(
-    [Requesting.request, { path: "/auth/login" }, { request }],
+    [Requesting.request, { path: routes.login.path }, { request }],
     [RateLimiting.take, { keys }, { window }],
     [PasswordAuthentication.authenticate, {}, { user }],
   ),
@@ -176,7 +170,7 @@ export const LoginGivesSlotsBack: Sync = ({ request, keys, window, user }) => ({
 
 export const LoginStartsSession: Sync = ({ request, epoch, user, userAgent, ip }) => ({
   when: actions(
-    [Requesting.request, { path: "/auth/login" }, { request }],
+    [Requesting.request, { path: routes.login.path }, { request }],
     [Sessioning.begin, {}, { epoch }],
     [PasswordAuthentication.authenticate, {}, { user }],
   ),
@@ -186,7 +180,7 @@ export const LoginStartsSession: Sync = ({ request, epoch, user, userAgent, ip }
 
 export const LoginTrustsDevice: Sync = ({ request, user, session, deviceToken }) => ({
   when: actions(
-    [Requesting.request, { path: "/auth/login" }, { request }],
+    [Requesting.request, { path: routes.login.path }, { request }],
     [Sessioning.create, { user }, { session }],
   ),
   where: (frames) => withInputs(frames, request, { deviceToken }),
@@ -197,7 +191,7 @@ export const LoginResponse: Sync = (
   { request, user, session, deviceToken, deviceExpiresAt },
 ) => ({
   when: actions(
-    [Requesting.request, { path: "/auth/login" }, { request }],
+    [Requesting.request, { path: routes.login.path }, { request }],
     [Sessioning.create, { user }, { session }],
     [DeviceTrust.issue, { user }, { deviceToken, expiresAt: deviceExpiresAt }],
   ),
@@ -206,64 +200,57 @@ export const LoginResponse: Sync = (
 
 export const LoginInterrupted: Sync = ({ request, error }) => ({
   when: actions(
-    [Requesting.request, { path: "/auth/login" }, { request }],
+    [Requesting.request, { path: routes.login.path }, { request }],
     [Sessioning.create, {}, { error }],
   ),
-  then: actions([Requesting.respond, { request, error: LOGIN_INTERRUPTED, status: 401 }]),
+  then: actions([Requesting.respond, { request, error: LOGIN_INTERRUPTED, kind: "interrupted" }]),
 });
 
-export const LoginFailed: Sync = ({ request, error, status }) => ({
+export const LoginFailed: Sync = ({ request, error, kind }) => ({
   when: actions(
-    [Requesting.request, { path: "/auth/login" }, { request }],
-    [PasswordAuthentication.authenticate, {}, { error }],
+    [Requesting.request, { path: routes.login.path }, { request }],
+    [PasswordAuthentication.authenticate, {}, { error, kind }],
   ),
-  where: (frames) =>
-    bind(frames, status, (f) => f[error] === AuthErrors.AUTHENTICATE_INVALID ? 401 : 400),
-  then: actions([Requesting.respond, { request, error, status }]),
+  then: actions([Requesting.respond, { request, error, kind }]),
 });
 
 // ---------------------------------------------------------------------------------------------
 // Routes that need a session: each touches it first (sliding expiry); a failed touch is a 401.
 
-export const AuthenticateLogout = authenticateRoute("/auth/logout");
-export const AuthenticateMe = authenticateRoute("/auth/me");
-export const AuthenticateSessions = authenticateRoute("/auth/sessions");
-export const AuthenticateRevoke = authenticateRoute("/auth/sessions/revoke");
-export const AuthenticateLogoutOthers = authenticateRoute("/auth/logout-others");
-export const AuthenticateLogoutAll = authenticateRoute("/auth/logout-all");
-export const AuthenticatePassword = authenticateRoute("/auth/password");
+export const AuthenticateLogout = authenticateRoute(routes.logout.path);
+export const AuthenticateMe = authenticateRoute(routes.me.path);
+export const AuthenticateSessions = authenticateRoute(routes.sessions.path);
+export const AuthenticateRevoke = authenticateRoute(routes.revoke.path);
+export const AuthenticateLogoutOthers = authenticateRoute(routes.logoutOthers.path);
+export const AuthenticateLogoutAll = authenticateRoute(routes.logoutAll.path);
+export const AuthenticatePassword = authenticateRoute(routes.password.path);
 
 export const Unauthenticated: Sync = ({ request, error }) => ({
   when: actions(
     [Requesting.request, {}, { request }],
     [Sessioning.touch, {}, { error }],
   ),
-  then: actions([Requesting.respond, { request, error: UNAUTHENTICATED, status: 401 }]),
+  then: actions([Requesting.respond, { request, error: UNAUTHENTICATED, kind: "unauthenticated" }]),
 });
 
-export const Me: Sync = ({ request, session, user, username }) => ({
+export const Me: Sync = ({ request, user, username }) => ({
   when: actions(
-    [Requesting.request, { path: "/auth/me" }, { request }],
-    [Sessioning.touch, { session }, {}],
+    [Requesting.request, { path: routes.me.path }, { request }],
+    [Sessioning.touch, {}, { user }],
   ),
-  where: async (frames) =>
-    await (await withUser(frames, session, user)).query(
-      PasswordAuthentication._getUsername,
-      { user },
-      { username },
-    ),
+  where: (frames) => frames.query(PasswordAuthentication._getUsername, { user }, { username }),
   then: actions([Requesting.respond, { request, user, username }]),
 });
 
-export const ListSessions: Sync = ({ request, session, user, sessions }) => ({
+export const ListSessions: Sync = ({ request, id, user, sessions }) => ({
   when: actions(
-    [Requesting.request, { path: "/auth/sessions" }, { request }],
-    [Sessioning.touch, { session }, {}],
+    [Requesting.request, { path: routes.sessions.path }, { request }],
+    [Sessioning.touch, {}, { user, id }],
   ),
   where: async (frames) => {
     const out = new Frames();
-    for (const f of await withUser(frames, session, user)) {
-      const current = (f[session] as string).split(".")[0];
+    for (const f of frames) {
+      const current = f[id];
       const list = await Sessioning._getSessions({ user: f[user] as never });
       const shown = [];
       for (const s of list) {
@@ -284,18 +271,18 @@ export const ListSessions: Sync = ({ request, session, user, sessions }) => ({
   then: actions([Requesting.respond, { request, sessions }]),
 });
 
-export const RevokeRequest: Sync = ({ request, session, user, id }) => ({
+export const RevokeRequest: Sync = ({ request, user, id }) => ({
   when: actions(
-    [Requesting.request, { path: "/auth/sessions/revoke" }, { request }],
-    [Sessioning.touch, { session }, {}],
+    [Requesting.request, { path: routes.revoke.path }, { request }],
+    [Sessioning.touch, {}, { user }],
   ),
-  where: async (frames) => withInputs(await withUser(frames, session, user), request, { id }),
+  where: (frames) => withInputs(frames, request, { id }),
   then: actions([Sessioning.revoke, { user, id }]),
 });
 
 export const RevokeResponse: Sync = ({ request }) => ({
   when: actions(
-    [Requesting.request, { path: "/auth/sessions/revoke" }, { request }],
+    [Requesting.request, { path: routes.revoke.path }, { request }],
     [Sessioning.revoke, {}, {}],
   ),
   then: actions([Requesting.respond, { request }]),
@@ -303,15 +290,15 @@ export const RevokeResponse: Sync = ({ request }) => ({
 
 export const RevokeError: Sync = ({ request, error }) => ({
   when: actions(
-    [Requesting.request, { path: "/auth/sessions/revoke" }, { request }],
+    [Requesting.request, { path: routes.revoke.path }, { request }],
     [Sessioning.revoke, {}, { error }],
   ),
-  then: actions([Requesting.respond, { request, error, status: 404 }]),
+  then: actions([Requesting.respond, { request, error, kind: "not_found" }]),
 });
 
 export const LogoutRequest: Sync = ({ request, session }) => ({
   when: actions(
-    [Requesting.request, { path: "/auth/logout" }, { request }],
+    [Requesting.request, { path: routes.logout.path }, { request }],
     [Sessioning.touch, { session }, {}],
   ),
   then: actions([Sessioning.delete, { session }]),
@@ -319,7 +306,7 @@ export const LogoutRequest: Sync = ({ request, session }) => ({
 
 export const LogoutResponse: Sync = ({ request }) => ({
   when: actions(
-    [Requesting.request, { path: "/auth/logout" }, { request }],
+    [Requesting.request, { path: routes.logout.path }, { request }],
     [Sessioning.delete, {}, {}],
   ),
   then: actions([Requesting.respond, { request, clearSession: true }]),
@@ -327,7 +314,7 @@ export const LogoutResponse: Sync = ({ request }) => ({
 
 export const LogoutOthersRequest: Sync = ({ request, session }) => ({
   when: actions(
-    [Requesting.request, { path: "/auth/logout-others" }, { request }],
+    [Requesting.request, { path: routes.logoutOthers.path }, { request }],
     [Sessioning.touch, { session }, {}],
   ),
   then: actions([Sessioning.deleteOthers, { session }]),
@@ -335,24 +322,23 @@ export const LogoutOthersRequest: Sync = ({ request, session }) => ({
 
 export const LogoutOthersResponse: Sync = ({ request, count }) => ({
   when: actions(
-    [Requesting.request, { path: "/auth/logout-others" }, { request }],
+    [Requesting.request, { path: routes.logoutOthers.path }, { request }],
     [Sessioning.deleteOthers, {}, { count }],
   ),
   then: actions([Requesting.respond, { request, count }]),
 });
 
-export const LogoutAllRequest: Sync = ({ request, session, user }) => ({
+export const LogoutAllRequest: Sync = ({ request, user }) => ({
   when: actions(
-    [Requesting.request, { path: "/auth/logout-all" }, { request }],
-    [Sessioning.touch, { session }, {}],
+    [Requesting.request, { path: routes.logoutAll.path }, { request }],
+    [Sessioning.touch, {}, { user }],
   ),
-  where: (frames) => withUser(frames, session, user),
   then: actions([Sessioning.deleteAllForUser, { user }]),
 });
 
 export const LogoutAllResponse: Sync = ({ request, count }) => ({
   when: actions(
-    [Requesting.request, { path: "/auth/logout-all" }, { request }],
+    [Requesting.request, { path: routes.logoutAll.path }, { request }],
     [Sessioning.deleteAllForUser, {}, { count }],
   ),
   then: actions([Requesting.respond, { request, count, clearSession: true }]),
@@ -365,24 +351,21 @@ export const SessionGoneError: Sync = ({ request, error }) => ({
     [Sessioning.touch, {}, {}],
     [Sessioning.delete, {}, { error }],
   ),
-  then: actions([Requesting.respond, { request, error: UNAUTHENTICATED, status: 401 }]),
+  then: actions([Requesting.respond, { request, error: UNAUTHENTICATED, kind: "unauthenticated" }]),
 });
 
-export const PasswordRequest: Sync = (
-  { request, session, user, currentPassword, newPassword },
-) => ({
+export const PasswordRequest: Sync = ({ request, user, currentPassword, newPassword }) => ({
   when: actions(
-    [Requesting.request, { path: "/auth/password" }, { request }],
-    [Sessioning.touch, { session }, {}],
+    [Requesting.request, { path: routes.password.path }, { request }],
+    [Sessioning.touch, {}, { user }],
   ),
-  where: async (frames) =>
-    withInputs(await withUser(frames, session, user), request, { currentPassword, newPassword }),
+  where: (frames) => withInputs(frames, request, { currentPassword, newPassword }),
   then: actions([PasswordAuthentication.changePassword, { user, currentPassword, newPassword }]),
 });
 
 export const PasswordChanged: Sync = ({ request, session }) => ({
   when: actions(
-    [Requesting.request, { path: "/auth/password" }, { request }],
+    [Requesting.request, { path: routes.password.path }, { request }],
     [Sessioning.touch, { session }, {}],
     [PasswordAuthentication.changePassword, {}, {}],
   ),
@@ -394,18 +377,16 @@ export const PasswordChanged: Sync = ({ request, session }) => ({
 
 export const PasswordResponse: Sync = ({ request, session }) => ({
   when: actions(
-    [Requesting.request, { path: "/auth/password" }, { request }],
+    [Requesting.request, { path: routes.password.path }, { request }],
     [Sessioning.rotate, {}, { session }],
   ),
   then: actions([Requesting.respond, { request, session }]),
 });
 
-export const PasswordError: Sync = ({ request, error, status }) => ({
+export const PasswordError: Sync = ({ request, error, kind }) => ({
   when: actions(
-    [Requesting.request, { path: "/auth/password" }, { request }],
-    [PasswordAuthentication.changePassword, {}, { error }],
+    [Requesting.request, { path: routes.password.path }, { request }],
+    [PasswordAuthentication.changePassword, {}, { error, kind }],
   ),
-  where: (frames) =>
-    bind(frames, status, (f) => f[error] === AuthErrors.CHANGE_WRONG_PASSWORD ? 401 : 400),
-  then: actions([Requesting.respond, { request, error, status }]),
+  then: actions([Requesting.respond, { request, error, kind }]),
 });

@@ -8,15 +8,14 @@
  * - `authenticateRoute(path)` makes the sync that touches the presented session (sliding expiry)
  *   on every request to `path`. `Unauthenticated` (in auth.sync.ts) answers 401 when the touch
  *   fails, with one message for a missing, unknown, expired or revoked session.
- * - `withUser(frames, session, user)` binds the session's user in a `where`.
  * - `withLoginKeys(frames, request, keys)` binds a login attempt's throttling keys (its device's,
  *   or its username's and IP's: OWASP's device cookies, design/concepts/DeviceTrust.md).
  *
- * A protected route is then `authenticateRoute("/notes")` plus a sync that joins the request
- * with a successful touch: see design/syncs.md, "Authenticated routes".
+ * A protected route is then `authenticateRoute(routes.notes.path)` plus a sync that joins the
+ * request with a successful touch, whose output names the session's `user` and public `id`: one
+ * session read per request. See design/syncs.md, "Authenticated routes".
  */
 import { DeviceTrust, PasswordAuthentication, Requesting, Sessioning } from "./concepts.ts";
-import { normalizeUsername } from "../concepts/PasswordAuthentication/PasswordAuthenticationConcept.ts";
 import { actions, Frames, type Sync } from "../engine/mod.ts";
 
 /** The one answer for a missing, unknown, expired or revoked session. */
@@ -28,8 +27,11 @@ export const LOGIN_INTERRUPTED =
   "Cannot log in: the account's sessions were ended during this login, try again";
 
 /** Throttling keys of a login attempt from an unknown client: the normalised username and the IP. */
-export function loginKeys(username: unknown, ip: unknown): [string, string] {
-  const name = normalizeUsername(username) ?? "(invalid)";
+export async function loginKeys(username: unknown, ip: unknown): Promise<[string, string]> {
+  const [normal] = await PasswordAuthentication._normalizeUsername({
+    username: username as string,
+  });
+  const name = normal && "username" in normal ? normal.username : "(invalid)";
   const addr = typeof ip === "string" && ip !== "" ? ip.slice(0, 64) : "(unknown)";
   return [`login:user:${name}`, `login:ip:${addr}`];
 }
@@ -68,7 +70,10 @@ export async function withLoginKeys(
   const out = new Frames();
   for (const f of await withInputs(frames, request, { username, ip, deviceToken })) {
     const device = await trustedDevice(f[username], f[deviceToken]);
-    out.push({ ...f, [keys]: device ? [deviceKey(device)] : loginKeys(f[username], f[ip]) });
+    out.push({
+      ...f,
+      [keys]: device ? [deviceKey(device)] : await loginKeys(f[username], f[ip]),
+    });
   }
   return out;
 }
@@ -90,11 +95,6 @@ export async function withInputs(
     out.push(bound);
   }
   return out;
-}
-
-/** Keeps the frames whose `session` belongs to a user, binding `user`. */
-export function withUser(frames: Frames, session: symbol, user: symbol): Promise<Frames> {
-  return frames.query(Sessioning._getUser, { session }, { user });
 }
 
 /** The sync that authenticates (and touches) the session of every request to `path`. */

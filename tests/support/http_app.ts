@@ -43,11 +43,11 @@ export function fakeSessioning(live = TOKEN): SessioningPort & { deleted: string
   const deleted: string[] = [];
   return {
     deleted,
-    _getUser({ session }) {
+    touch({ session }) {
       return Promise.resolve(
         session === live && !deleted.includes(session)
-          ? [{ user: "u1" }]
-          : [{ error: "Cannot get user: invalid or expired session" }],
+          ? { user: "u1", id: session.split(".")[0], expiresAt: new Date(0) }
+          : { error: "Cannot touch session: no such session" },
       );
     },
     delete({ session }) {

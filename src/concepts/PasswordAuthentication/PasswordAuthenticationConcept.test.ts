@@ -12,11 +12,11 @@ import type { ID } from "../../utils/types.ts";
 import PasswordAuthenticationConcept, {
   type Argon2Params,
   Errors,
-  normalizeUsername,
   OWASP_ARGON2ID,
   type PasswordAuthenticationOptions,
   type PasswordHasher,
 } from "./PasswordAuthenticationConcept.ts";
+import { normalizeUsername } from "./credentials.ts";
 import { argon2Hasher, parsePhc } from "./hashing.ts";
 
 const T0 = Date.UTC(2100, 0, 1);
@@ -70,9 +70,11 @@ async function withConcept(
   }
 }
 
-function ok<T extends object>(result: T | { error: string }): T {
+function ok<T extends object>(
+  result: T | { error: string; kind?: string },
+): Exclude<T, { error: string }> {
   if ("error" in result) assert.fail(`unexpected error: ${result.error}`);
-  return result as T;
+  return result as Exclude<T, { error: string }>;
 }
 
 async function newUser(c: PasswordAuthenticationConcept, username = "alice", password = PW) {
@@ -94,8 +96,8 @@ function rawUsers(db: Db) {
   );
 }
 
-const INVALID = { error: Errors.AUTHENTICATE_INVALID };
-const TAKEN = { error: Errors.REGISTER_TAKEN };
+const INVALID = { error: Errors.AUTHENTICATE_INVALID, kind: "bad_credentials" };
+const TAKEN = { error: Errors.REGISTER_TAKEN, kind: "taken" };
 
 Deno.test("principle: a registered user is authenticated by their username and password only", () =>
   withConcept(async ({ c }) => {
@@ -150,12 +152,12 @@ Deno.test("register() with a chosen user id uses it, and refuses a bad or used o
     assert.deepEqual(await c._getUsername({ user: "chosen-1" as ID }), [{ username: "dana" }]);
     assert.deepEqual(
       await c.register({ username: "erin", password: PW, user: "chosen-1" as ID }),
-      { error: Errors.REGISTER_USER_TAKEN },
+      { error: Errors.REGISTER_USER_TAKEN, kind: "invalid" },
     );
     for (const user of ["", "x".repeat(129), 7, { $ne: null }]) {
       assert.deepEqual(
         await c.register({ username: "erin", password: PW, user: user as unknown as ID }),
-        { error: Errors.REGISTER_INVALID_USER },
+        { error: Errors.REGISTER_INVALID_USER, kind: "invalid" },
       );
     }
     assert.equal(await rawUsers(db).countDocuments(), 1);
@@ -256,7 +258,7 @@ Deno.test("register() refuses usernames that are too short, too long or hold oth
     for (const username of bad) {
       assert.deepEqual(
         await c.register({ username, password: PW }),
-        { error: Errors.REGISTER_INVALID_USERNAME },
+        { error: Errors.REGISTER_INVALID_USERNAME, kind: "invalid" },
         JSON.stringify(username),
       );
       assert.equal(normalizeUsername(username), undefined, JSON.stringify(username));
@@ -295,7 +297,7 @@ Deno.test("register() checks the password's length in code points and nothing el
     for (const password of bad) {
       assert.deepEqual(
         await c.register({ username: `user${i++}`, password }),
-        { error: Errors.REGISTER_INVALID_PASSWORD },
+        { error: Errors.REGISTER_INVALID_PASSWORD, kind: "invalid" },
         JSON.stringify(password.slice(0, 20)),
       );
     }
@@ -479,7 +481,7 @@ Deno.test("changePassword() refuses a wrong current password and leaves the pass
     for (const currentPassword of ["wrong password", "", "x".repeat(2000)]) {
       assert.deepEqual(
         await c.changePassword({ user, currentPassword, newPassword: "new secret words" }),
-        { error: Errors.CHANGE_WRONG_PASSWORD },
+        { error: Errors.CHANGE_WRONG_PASSWORD, kind: "bad_credentials" },
       );
     }
     assert.equal((await rawUsers(db).findOne({ _id: user }))!.hash, before);
@@ -492,7 +494,7 @@ Deno.test("changePassword() refuses an invalid new password with its own error",
     for (const newPassword of ["short", "", "x".repeat(257), "😀".repeat(7), "abcdefgh\ud800"]) {
       assert.deepEqual(
         await c.changePassword({ user, currentPassword: PW, newPassword }),
-        { error: Errors.CHANGE_INVALID_NEW_PASSWORD },
+        { error: Errors.CHANGE_INVALID_NEW_PASSWORD, kind: "invalid" },
       );
     }
     assert.notEqual(Errors.CHANGE_INVALID_NEW_PASSWORD, Errors.CHANGE_WRONG_PASSWORD);
@@ -505,10 +507,12 @@ Deno.test("changePassword() refuses an unknown or malformed user", () =>
     const args = { currentPassword: PW, newPassword: "new secret words" };
     assert.deepEqual(await c.changePassword({ user: "nobody" as ID, ...args }), {
       error: Errors.CHANGE_NO_USER,
+      kind: "invalid",
     });
     for (const user of ["", "u".repeat(129)]) {
       assert.deepEqual(await c.changePassword({ user: user as ID, ...args }), {
         error: Errors.CHANGE_INVALID_USER,
+        kind: "invalid",
       });
     }
   }));
@@ -523,7 +527,10 @@ Deno.test("changePassword() twice at once from one current password: exactly one
     );
     const won = results.findIndex((r) => !("error" in r));
     assert.notEqual(won, -1);
-    assert.deepEqual(results[1 - won], { error: Errors.CHANGE_WRONG_PASSWORD });
+    assert.deepEqual(results[1 - won], {
+      error: Errors.CHANGE_WRONG_PASSWORD,
+      kind: "bad_credentials",
+    });
     const winner = ["first new password", "second new password"][won];
     const loser = ["first new password", "second new password"][1 - won];
     assert.deepEqual(await c.authenticate({ username: "alice", password: winner }), { user });
@@ -613,12 +620,17 @@ Deno.test("every action and query refuses junk inputs, with a user in place to m
     }
     // Whole inputs that are not dictionaries.
     for (const input of [null, undefined, [], "alice", 7, [{ username: "alice", password: PW }]]) {
-      assert.deepEqual(await c.register(input as never), { error: Errors.REGISTER_MALFORMED });
+      assert.deepEqual(await c.register(input as never), {
+        error: Errors.REGISTER_MALFORMED,
+        kind: "invalid",
+      });
       assert.deepEqual(await c.authenticate(input as never), {
         error: Errors.AUTHENTICATE_MALFORMED,
+        kind: "invalid",
       });
       assert.deepEqual(await c.changePassword(input as never), {
         error: Errors.CHANGE_MALFORMED,
+        kind: "invalid",
       });
       assert.deepEqual(await c._getUsername(input as never), [{
         error: Errors.GET_USERNAME_INVALID,

@@ -25,7 +25,6 @@ import {
   type PasswordHasher,
 } from "./hashing.ts";
 
-export { normalizeUsername } from "./credentials.ts";
 export { type Argon2Params, OWASP_ARGON2ID, type PasswordHasher } from "./hashing.ts";
 
 /** Longest accepted user id. */
@@ -38,8 +37,8 @@ const PASSWORD_RULE = `password must be ${PASSWORD_MIN}-${PASSWORD_MAX} characte
 const USER_RULE = `user must be a non-empty string of at most ${MAX_USER} characters`;
 
 /**
- * Every error text the concept returns, stable so that syncs can map them to HTTP statuses
- * (e.g. `REGISTER_TAKEN` to 409, `AUTHENTICATE_INVALID` to 401).
+ * Every error text the concept returns. Callers tell errors apart by their `kind` (see
+ * `ErrorKind`), never by these texts.
  */
 export const Errors = Object.freeze({
   REGISTER_MALFORMED: "Cannot register: expected { username, password } strings",
@@ -58,7 +57,28 @@ export const Errors = Object.freeze({
   CHANGE_NO_USER: "Cannot change password: no such user",
   GET_USERNAME_INVALID: `Cannot get username: ${USER_RULE}`,
   GET_USER_INVALID: `Cannot get user by username: ${USERNAME_RULE}`,
+  NORMALIZE_INVALID: `Cannot normalize username: ${USERNAME_RULE}`,
 });
+
+/**
+ * The kind of each error of `register`, `authenticate` and `changePassword`, returned beside its
+ * text as `kind`, so that a caller can tell them apart without reading the text: `taken` (the
+ * username is someone's), `bad_credentials` (wrong username or password), `invalid` (anything
+ * else: input that breaks a requirement).
+ */
+export type ErrorKind = "invalid" | "taken" | "bad_credentials";
+
+/** An error of `register`, `authenticate` or `changePassword`. */
+export type KindedError = { error: string; kind: ErrorKind };
+
+function fail(error: string): KindedError {
+  const kind: ErrorKind = error === Errors.REGISTER_TAKEN
+    ? "taken"
+    : error === Errors.AUTHENTICATE_INVALID || error === Errors.CHANGE_WRONG_PASSWORD
+    ? "bad_credentials"
+    : "invalid";
+  return { error, kind };
+}
 
 export interface PasswordAuthenticationOptions {
   /** The clock; tests inject one. Returns a Date or epoch milliseconds. */
@@ -152,28 +172,29 @@ export default class PasswordAuthenticationConcept {
    * errors: `Errors.REGISTER_MALFORMED` (not strings), `Errors.REGISTER_INVALID_USERNAME`,
    *   `Errors.REGISTER_INVALID_PASSWORD`, `Errors.REGISTER_TAKEN` ("Cannot register: username
    *   taken"), `Errors.REGISTER_INVALID_USER` (a `user` that is not a 1-128 character string),
-   *   `Errors.REGISTER_USER_TAKEN` (a `user` id some user already has).
+   *   `Errors.REGISTER_USER_TAKEN` (a `user` id some user already has). Each with its `kind`:
+   *   `taken` for `REGISTER_TAKEN`, `invalid` for the others.
    */
   async register(
     input: { username: string; password: string; user?: ID },
-  ): Promise<{ user: ID } | { error: string }> {
+  ): Promise<{ user: ID } | KindedError> {
     if (
       !isDict(input) || typeof input.username !== "string" || typeof input.password !== "string"
     ) {
-      return { error: Errors.REGISTER_MALFORMED };
+      return fail(Errors.REGISTER_MALFORMED);
     }
     const username = normalizeUsername(input.username);
-    if (username === undefined) return { error: Errors.REGISTER_INVALID_USERNAME };
+    if (username === undefined) return fail(Errors.REGISTER_INVALID_USERNAME);
     const password = normalizePassword(input.password);
     if (password === undefined || !passwordMeetsPolicy(password)) {
-      return { error: Errors.REGISTER_INVALID_PASSWORD };
+      return fail(Errors.REGISTER_INVALID_PASSWORD);
     }
     const chosen = input.user;
-    if (chosen !== undefined && !isUser(chosen)) return { error: Errors.REGISTER_INVALID_USER };
+    if (chosen !== undefined && !isUser(chosen)) return fail(Errors.REGISTER_INVALID_USER);
     await this.ready();
     // Saves a costly hash when the name is plainly taken; the unique index is what decides.
     if (await this.users.findOne({ username }, { projection: { _id: 1 } })) {
-      return { error: Errors.REGISTER_TAKEN };
+      return fail(Errors.REGISTER_TAKEN);
     }
     const hash = await this.hasher.hash(password, this.params);
     const now = this.now();
@@ -192,9 +213,9 @@ export default class PasswordAuthenticationConcept {
         if (!isDuplicateKey(e)) throw e;
         // The name was taken meanwhile, or (next to impossible) the random id collided.
         if (await this.users.findOne({ username }, { projection: { _id: 1 } })) {
-          return { error: Errors.REGISTER_TAKEN };
+          return fail(Errors.REGISTER_TAKEN);
         }
-        if (chosen !== undefined) return { error: Errors.REGISTER_USER_TAKEN };
+        if (chosen !== undefined) return fail(Errors.REGISTER_USER_TAKEN);
         if (attempt >= 2) throw e;
       }
     }
@@ -210,17 +231,18 @@ export default class PasswordAuthenticationConcept {
    *   password costs, and gets the same error. A username or password that cannot be valid (bad
    *   shape, too long) is refused with that error at once, without a query or a hash.
    * errors: `Errors.AUTHENTICATE_MALFORMED` (not strings); `Errors.AUTHENTICATE_INVALID`
-   *   ("Cannot authenticate: invalid username or password") for every other failure.
+   *   ("Cannot authenticate: invalid username or password") for every other failure. Kinds:
+   *   `bad_credentials` for `AUTHENTICATE_INVALID`, `invalid` for `AUTHENTICATE_MALFORMED`.
    */
   async authenticate(
     input: { username: string; password: string },
-  ): Promise<{ user: ID } | { error: string }> {
+  ): Promise<{ user: ID } | KindedError> {
     if (
       !isDict(input) || typeof input.username !== "string" || typeof input.password !== "string"
     ) {
-      return { error: Errors.AUTHENTICATE_MALFORMED };
+      return fail(Errors.AUTHENTICATE_MALFORMED);
     }
-    const invalid = { error: Errors.AUTHENTICATE_INVALID };
+    const invalid = fail(Errors.AUTHENTICATE_INVALID);
     const username = normalizeUsername(input.username);
     const password = normalizePassword(input.password);
     // No length minimum here: a policy raised later must not lock out older passwords.
@@ -251,30 +273,31 @@ export default class PasswordAuthenticationConcept {
    * errors: `Errors.CHANGE_MALFORMED` (not strings), `Errors.CHANGE_INVALID_USER`,
    *   `Errors.CHANGE_INVALID_NEW_PASSWORD`, `Errors.CHANGE_NO_USER`,
    *   `Errors.CHANGE_WRONG_PASSWORD` ("Cannot change password: incorrect current password").
+   *   Kinds: `bad_credentials` for `CHANGE_WRONG_PASSWORD`, `invalid` for the others.
    */
   async changePassword(
     input: { user: ID; currentPassword: string; newPassword: string },
-  ): Promise<Empty | { error: string }> {
+  ): Promise<Empty | KindedError> {
     if (
       !isDict(input) || typeof input.currentPassword !== "string" ||
       typeof input.newPassword !== "string"
     ) {
-      return { error: Errors.CHANGE_MALFORMED };
+      return fail(Errors.CHANGE_MALFORMED);
     }
     const { user } = input;
-    if (!isUser(user)) return { error: Errors.CHANGE_INVALID_USER };
+    if (!isUser(user)) return fail(Errors.CHANGE_INVALID_USER);
     const newPassword = normalizePassword(input.newPassword);
     if (newPassword === undefined || !passwordMeetsPolicy(newPassword)) {
-      return { error: Errors.CHANGE_INVALID_NEW_PASSWORD };
+      return fail(Errors.CHANGE_INVALID_NEW_PASSWORD);
     }
     const current = normalizePassword(input.currentPassword);
-    if (current === undefined || current === "") return { error: Errors.CHANGE_WRONG_PASSWORD };
+    if (current === undefined || current === "") return fail(Errors.CHANGE_WRONG_PASSWORD);
     await this.ready();
     for (let attempt = 0;; attempt++) {
       const doc = await this.users.findOne({ _id: user }, { projection: { hash: 1 } });
-      if (!doc) return { error: Errors.CHANGE_NO_USER };
+      if (!doc) return fail(Errors.CHANGE_NO_USER);
       if (!(await this.hasher.verify(doc.hash, current))) {
-        return { error: Errors.CHANGE_WRONG_PASSWORD };
+        return fail(Errors.CHANGE_WRONG_PASSWORD);
       }
       const hash = await this.hasher.hash(newPassword, this.params);
       const { matchedCount } = await this.users.updateOne(
@@ -284,8 +307,24 @@ export default class PasswordAuthenticationConcept {
       if (matchedCount === 1) return {};
       // The hash changed meanwhile: another change (then the current password is now wrong) or a
       // rehash on login (then it still verifies). Look again, a bounded number of times.
-      if (attempt >= 2) return { error: Errors.CHANGE_WRONG_PASSWORD };
+      if (attempt >= 2) return fail(Errors.CHANGE_WRONG_PASSWORD);
     }
+  }
+
+  /**
+   * _normalizeUsername (username: String): (username: String)
+   *
+   * The form a username is stored and compared in (NFKC, case-folded), for callers that key
+   * something by username (login throttling) without reading the store. `[{ error }]` for a
+   * value that is no valid username.
+   */
+  _normalizeUsername(input: { username: string }): Promise<
+    Array<{ username: string } | { error: string }>
+  > {
+    const username = isDict(input) ? normalizeUsername(input.username) : undefined;
+    return Promise.resolve(
+      username === undefined ? [{ error: Errors.NORMALIZE_INVALID }] : [{ username }],
+    );
   }
 
   /**

@@ -23,27 +23,31 @@ const ENGINE_HOOKS: unique symbol = Symbol.for("syncEngine.hooks") as never;
 
 const PREFIX = "Requesting.";
 
-/** A response: what syncs passed to `respond`, or one of the markers below. */
+/**
+ * A response: what syncs passed to `respond`, or one of the markers below. An error response
+ * carries `error` (the text) and `kind` (what the boundary turns into a status: `timeout`,
+ * `not_found`, `internal`, `store_unavailable` for the markers; see src/syncs/routes.ts).
+ */
 export type ResponseDict = Record<string, unknown>;
 
 /** The answer when no response came within `timeoutMs` of the request. */
 export function timeoutResponse(): ResponseDict {
-  return { error: "Cannot answer request: timed out", status: 504 };
+  return { error: "Cannot answer request: timed out", kind: "timeout" };
 }
 
 /** The answer when no sync's `when` matched the request. */
 export function noRouteResponse(path: string): ResponseDict {
-  return { error: `Cannot find route: no sync handles ${path}`, status: 404 };
+  return { error: `Cannot find route: no sync handles ${path}`, kind: "not_found" };
 }
 
 /** The answer when the store could not be reached (or could not write) for the request. */
 export function storeUnavailableResponse(): ResponseDict {
-  return { error: `Cannot answer request: ${STORE_UNAVAILABLE}`, status: 503 };
+  return { error: `Cannot answer request: ${STORE_UNAVAILABLE}`, kind: "store_unavailable" };
 }
 
 /** The answer when a sync of the request's flow failed, or no sync responded. */
 export function internalErrorResponse(correlationId: string): ResponseDict {
-  return { error: "Internal error", status: 500, correlationId };
+  return { error: "Internal error", kind: "internal", correlationId };
 }
 
 export interface RequestingOptions {

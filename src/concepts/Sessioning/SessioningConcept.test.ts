@@ -278,7 +278,11 @@ Deno.test("touch() slides the idle expiry forward", () =>
   withConcept(async ({ c, clock }) => {
     const session = await newSession(c);
     clock.t += 6 * MINUTE;
-    assert.deepEqual(await c.touch({ session }), { expiresAt: at(6 * MINUTE + DAY) });
+    assert.deepEqual(await c.touch({ session }), {
+      user: alice,
+      id: idOf(session),
+      expiresAt: at(6 * MINUTE + DAY),
+    });
     clock.t += DAY - MINUTE; // past the first idle limit, within the renewed one
     assert.deepEqual(await c._getUser({ session }), [{ user: alice }]);
     clock.t += MINUTE; // exactly at the renewed limit: over
@@ -289,7 +293,11 @@ Deno.test("touch() writes at most once per touch interval", () =>
   withConcept(async ({ c, clock }) => {
     const session = await newSession(c);
     clock.t += 5 * MINUTE - 1;
-    assert.deepEqual(await c.touch({ session }), { expiresAt: at(DAY) });
+    assert.deepEqual(await c.touch({ session }), {
+      user: alice,
+      id: idOf(session),
+      expiresAt: at(DAY),
+    });
     assert.deepEqual((await c._getSession({ session }))[0], {
       id: idOf(session),
       user: alice,
@@ -298,9 +306,17 @@ Deno.test("touch() writes at most once per touch interval", () =>
       expiresAt: at(DAY),
     });
     clock.t += 1; // a whole interval since the last write
-    assert.deepEqual(await c.touch({ session }), { expiresAt: at(5 * MINUTE + DAY) });
+    assert.deepEqual(await c.touch({ session }), {
+      user: alice,
+      id: idOf(session),
+      expiresAt: at(5 * MINUTE + DAY),
+    });
     clock.t += MINUTE;
-    assert.deepEqual(await c.touch({ session }), { expiresAt: at(5 * MINUTE + DAY) });
+    assert.deepEqual(await c.touch({ session }), {
+      user: alice,
+      id: idOf(session),
+      expiresAt: at(5 * MINUTE + DAY),
+    });
     assert.deepEqual(
       (await c._getSession({ session }))[0],
       {
@@ -319,12 +335,18 @@ Deno.test("touch() never extends a session past its absolute expiry", () =>
     for (let h = 20; h <= 160; h += 20) {
       clock.t = T0 + h * HOUR;
       assert.deepEqual(await c.touch({ session }), {
+        user: alice,
+        id: idOf(session),
         expiresAt: at(Math.min(7 * DAY, (h + 24) * HOUR)),
       });
     }
     clock.t = T0 + 7 * DAY - 1;
     assert.deepEqual(await c._getUser({ session }), [{ user: alice }]);
-    assert.deepEqual(await c.touch({ session }), { expiresAt: at(7 * DAY) });
+    assert.deepEqual(await c.touch({ session }), {
+      user: alice,
+      id: idOf(session),
+      expiresAt: at(7 * DAY),
+    });
     clock.t = T0 + 7 * DAY;
     assert.deepEqual(await c._getUser({ session }), [DENIED_USER]);
     assert.deepEqual(await c.touch({ session }), {
@@ -404,7 +426,11 @@ Deno.test("rotate() gives a new token, kills the old one, keeps createdAt and th
     }]);
     // The absolute limit (2 days from creation) still holds for the new token.
     clock.t += 23 * HOUR;
-    assert.deepEqual(await c.touch({ session }), { expiresAt: at(2 * DAY) });
+    assert.deepEqual(await c.touch({ session }), {
+      user: alice,
+      id: idOf(session),
+      expiresAt: at(2 * DAY),
+    });
     clock.t = T0 + 2 * DAY;
     assert.deepEqual(await c._getUser({ session }), [DENIED_USER]);
   }, { absoluteTtlMs: 2 * DAY }));
@@ -511,11 +537,17 @@ Deno.test("touch() from parallel requests writes once", () =>
       const session = await newSession(c);
       clock.t += 2 * MINUTE;
       const early = await Promise.all(Array.from({ length: 10 }, () => c.touch({ session })));
-      assert.deepEqual(early, Array(10).fill({ expiresAt: at(DAY) }));
+      assert.deepEqual(
+        early,
+        Array(10).fill({ user: alice, id: idOf(session), expiresAt: at(DAY) }),
+      );
       assert.equal(matched(), 0);
       clock.t += 5 * MINUTE;
       const due = await Promise.all(Array.from({ length: 10 }, () => c.touch({ session })));
-      assert.deepEqual(due, Array(10).fill({ expiresAt: at(7 * MINUTE + DAY) }));
+      assert.deepEqual(
+        due,
+        Array(10).fill({ user: alice, id: idOf(session), expiresAt: at(7 * MINUTE + DAY) }),
+      );
       assert.equal(matched(), 1);
     } finally {
       await spy.close();

@@ -334,35 +334,39 @@ export default class SessioningConcept {
   }
 
   /**
-   * touch (session: String): (expiresAt: Date)
+   * touch (session: String): (user: User, id: String, expiresAt: Date)
    *
    * requires: a live session with that token.
    * effects: sliding renewal: if the session was last seen at least the touch interval ago, sets
    *   lastSeenAt to now and expiresAt to the earlier of its absolute expiry and now + idle TTL, in
    *   one conditional update (so parallel touches write once); otherwise writes nothing. Returns
-   *   the session's expiresAt after the touch.
+   *   what a validated request needs: the session's user, its public id and its expiresAt after
+   *   the touch (one session read, and at most one write per interval).
    * errors: `Cannot touch session: no such session`.
    */
-  async touch(input: { session: string }): Promise<{ expiresAt: Date } | { error: string }> {
+  async touch(
+    input: { session: string },
+  ): Promise<{ user: ID; id: string; expiresAt: Date } | { error: string }> {
     const fail = { error: `Cannot touch session: ${NO_SESSION}` };
     if (!isDict(input)) return fail;
     const now = this.now();
     const doc = await this.live(input.session, now);
     if (!doc) return fail;
     const due = new Date(now.getTime() - this.touchIntervalMs);
-    if (doc.lastSeenAt.getTime() > due.getTime()) return { expiresAt: doc.expiresAt };
+    const { user, _id: id } = doc;
+    if (doc.lastSeenAt.getTime() > due.getTime()) return { user, id, expiresAt: doc.expiresAt };
     const expiresAt = this.expiresAfter(now, doc.absoluteExpiresAt);
     const { matchedCount } = await this.sessions.updateOne(
       { _id: doc._id, hash: doc.hash, lastSeenAt: { $lte: due }, expiresAt: { $gt: now } },
       { $set: { lastSeenAt: now, expiresAt } },
     );
-    if (matchedCount === 1) return { expiresAt };
+    if (matchedCount === 1) return { user, id, expiresAt };
     // Another touch got there first, or the session was deleted or rotated meanwhile.
     const after = await this.sessions.findOne(
       { _id: doc._id, hash: doc.hash, expiresAt: { $gt: now } },
       { projection: { expiresAt: 1 } },
     );
-    return after ? { expiresAt: after.expiresAt } : fail;
+    return after ? { user, id, expiresAt: after.expiresAt } : fail;
   }
 
   /**
