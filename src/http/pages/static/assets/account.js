@@ -38,11 +38,21 @@ let shown = [];
 /**
  * The name shown for a session's device: the service's `device`, else the raw user agent.
  * @param {Session} session
+ * @returns {{ name: string, raw: boolean }}
  */
+function deviceLabel(session) {
+  if (typeof session.device === "string" && session.device !== "") {
+    return { name: session.device, raw: false };
+  }
+  if (typeof session.userAgent === "string" && session.userAgent !== "") {
+    return { name: session.userAgent, raw: true };
+  }
+  return { name: "Unknown device", raw: false };
+}
+
+/** @param {Session} session */
 function deviceOf(session) {
-  if (typeof session.device === "string" && session.device !== "") return session.device;
-  if (typeof session.userAgent === "string" && session.userAgent !== "") return session.userAgent;
-  return "Unknown device";
+  return deviceLabel(session).name;
 }
 
 /**
@@ -69,9 +79,10 @@ function row(session, now) {
   item.dataset.sessionId = session.id;
   const head = document.createElement("div");
   head.className = "session-head";
+  const label = deviceLabel(session);
   const name = document.createElement("p");
-  name.className = "device";
-  name.textContent = deviceOf(session);
+  name.className = label.raw ? "device raw" : "device";
+  name.textContent = label.name;
   head.append(name);
   if (session.current) {
     const badge = document.createElement("span");
