@@ -4,6 +4,7 @@
  * would); see auth_harness.ts. Throttling and device cookies: login_throttle.test.ts; races of
  * logins with a password change or a logout-all: credential_race.test.ts.
  */
+import { deviceName } from "../src/utils/user_agent.ts";
 import assert from "node:assert/strict";
 import {
   asBearer,
@@ -175,8 +176,12 @@ Deno.test("POST /api/auth/* revocation is immediate: revoke, logout-others, logo
     const b = await login();
     const list = await call("GET", "/api/auth/sessions", undefined, asCookie(a));
     assert.equal(list.status, 200);
-    const sessions = (list.json as { sessions: { id: string; current: boolean }[] }).sessions;
+    const sessions = (list.json as {
+      sessions: { id: string; current: boolean; userAgent: string | null; device: string }[];
+    }).sessions;
     assert.equal(sessions.length, 2);
+    // Each has a friendly device name made from its user agent.
+    for (const s of sessions) assert.equal(s.device, deviceName(s.userAgent ?? undefined));
     assert.deepEqual(sessions.map((s) => s.current).sort(), [false, true]);
     assert.ok(sessions.every((s) => !JSON.stringify(s).includes(b.split(".")[1])));
     const bId = b.split(".")[0];

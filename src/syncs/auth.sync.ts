@@ -15,6 +15,7 @@ import {
 } from "./concepts.ts";
 import { actions, Frames, type Sync } from "../engine/mod.ts";
 import { freshID } from "../utils/ids.ts";
+import { deviceName } from "../utils/user_agent.ts";
 import { routes } from "./routes.ts";
 import {
   authenticateRoute,
@@ -261,6 +262,7 @@ export const ListSessions: Sync = ({ request, id, user, sessions }) => ({
           lastSeenAt: s.lastSeenAt,
           expiresAt: s.expiresAt,
           userAgent: s.userAgent ?? null,
+          device: deviceName(s.userAgent),
           current: s.id === current,
         });
       }

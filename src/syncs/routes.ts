@@ -122,7 +122,8 @@ export const routes = {
     path: "/auth/register",
     handler: "requesting",
     session: false,
-    summary: "Create an account and start a session (and trust this device)",
+    summary:
+      "Create an account and start a session: session and device cookies (bearer: tokens in the JSON)",
     body: obj({ username: USERNAME, password: PASSWORD, transport: TRANSPORT }, [
       "username",
       "password",
@@ -135,7 +136,8 @@ export const routes = {
     path: "/auth/login",
     handler: "requesting",
     session: false,
-    summary: "Log in with a username and password; answers 429 with Retry-After when throttled",
+    summary:
+      "Log in: session and device cookies (bearer: tokens in the JSON); 429 carries Retry-After",
     body: obj({
       username: USERNAME,
       password: PASSWORD,
@@ -150,7 +152,7 @@ export const routes = {
     path: "/auth/logout",
     handler: "requesting",
     session: true,
-    summary: "End this session (and clear the cookie)",
+    summary: "End this session; clears the cookie",
     body: EMPTY,
     ok: { status: 200, body: EMPTY },
     errors: ["unauthenticated"],
@@ -172,7 +174,8 @@ export const routes = {
     path: "/auth/sessions",
     handler: "requesting",
     session: true,
-    summary: "This user's live sessions, newest first",
+    summary:
+      "This user's live sessions, newest first: id, createdAt, lastSeenAt, expiresAt, device, current",
     body: EMPTY,
     ok: { status: 200, body: obj({ sessions: { type: "array", items: SESSION_INFO } }) },
     errors: ["unauthenticated"],
@@ -202,7 +205,7 @@ export const routes = {
     path: "/auth/logout-all",
     handler: "requesting",
     session: true,
-    summary: "End every session of this user, this one included",
+    summary: "End every session of this user, this one included; clears the cookie",
     body: EMPTY,
     ok: { status: 200, body: COUNT },
     errors: ["unauthenticated"],
@@ -212,7 +215,8 @@ export const routes = {
     path: "/auth/password",
     handler: "requesting",
     session: true,
-    summary: "Change the password: the other sessions end, this one gets a new token",
+    summary:
+      "Change the password: the other sessions end, this one gets a new token (cookie, or JSON)",
     body: obj({ currentPassword: PASSWORD, newPassword: PASSWORD }, [
       "currentPassword",
       "newPassword",
