@@ -71,6 +71,8 @@ async function main(): Promise<void> {
       await page.locator("li.session").nth(1).waitFor();
       await page.mouse.move(0, 0);
       await shoot(page, `sessions-${size}`);
+      await page.emulateMedia({ colorScheme: "dark" });
+      await shoot(page, `sessions-${size}-dark`);
     }
 
     // The throttling message, as a person who keeps getting the password wrong sees it.

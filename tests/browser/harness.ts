@@ -271,7 +271,7 @@ export async function listedSessions(
 /** The sessions the API lists for this page's cookie (what the page should show). */
 export async function apiSessions(
   page: Page,
-): Promise<Array<{ id: string; userAgent: string | null; device?: string; current: boolean }>> {
+): Promise<Array<{ id: string; userAgent: string | null; device: string; current: boolean }>> {
   return await page.evaluate(async () => {
     const res = await fetch("/api/auth/sessions", { credentials: "same-origin" });
     if (!res.ok) throw new Error(`GET /api/auth/sessions answered ${res.status}`);
