@@ -319,7 +319,7 @@ export const LogoutOthersRequest: Sync = ({ request, session }) => ({
     [Requesting.request, { path: routes.logoutOthers.path }, { request }],
     [Sessioning.touch, { session }, {}],
   ),
-  then: actions([Sessioning.deleteOthers, { session }]),
+  then: actions([Sessioning.deleteOthers, { session, reason: "revoked" }]),
 });
 
 export const LogoutOthersResponse: Sync = ({ request, count }) => ({
@@ -335,7 +335,7 @@ export const LogoutAllRequest: Sync = ({ request, user }) => ({
     [Requesting.request, { path: routes.logoutAll.path }, { request }],
     [Sessioning.touch, {}, { user }],
   ),
-  then: actions([Sessioning.deleteAllForUser, { user }]),
+  then: actions([Sessioning.deleteAllForUser, { user, reason: "forced" }]),
 });
 
 export const LogoutAllResponse: Sync = ({ request, count }) => ({
@@ -372,7 +372,7 @@ export const PasswordChanged: Sync = ({ request, session }) => ({
     [PasswordAuthentication.changePassword, {}, {}],
   ),
   then: actions(
-    [Sessioning.deleteOthers, { session }],
+    [Sessioning.deleteOthers, { session, reason: "forced" }],
     [Sessioning.rotate, { session }],
   ),
 });

@@ -107,7 +107,9 @@ Deno.test("create() returns an <id>.<secret> token and stores the session's fact
       userAgent: "Firefox/140",
       ip: "203.0.113.9",
     }]);
-    assert.deepEqual(events, [{ type: "created", id: idOf(session), user: alice, at: at(0) }]);
+    assert.deepEqual(events.filter((e) => e.type !== "validated"), [
+      { type: "created", id: idOf(session), user: alice, at: at(0) },
+    ]);
   }));
 
 Deno.test("create() gives every session its own id and secret", () =>
@@ -215,7 +217,7 @@ Deno.test("_getUser() denies unknown, wrong-secret, expired and revoked tokens a
     assert.deepEqual(denials, [DENIED_USER, DENIED_USER, DENIED_USER, DENIED_USER]);
     assert.deepEqual(await c._getUser({ session: live }), [{ user: alice }]);
     const now = at(25 * HOUR);
-    assert.deepEqual(events, [
+    assert.deepEqual(events.filter((e) => e.type !== "validated"), [
       { type: "rejected", id: idOf(UNKNOWN), reason: "unknown", at: now },
       { type: "rejected", id: idOf(live), reason: "secret", at: now },
       { type: "expired", id: idOf(expired), user: alice, at: now },
@@ -383,7 +385,7 @@ Deno.test("idle and absolute expiry follow the options", () =>
     assert.deepEqual(await c._getUser({ session }), [{ user: alice }]);
     clock.t += 1;
     assert.deepEqual(await c._getUser({ session }), [DENIED_USER]);
-    assert.deepEqual(events.at(-1), {
+    assert.deepEqual(events.filter((e) => e.type !== "validated").at(-1), {
       type: "expired",
       id: idOf(session),
       user: alice,
@@ -460,7 +462,7 @@ Deno.test("revoke() ends a session by public id, only for its owner", () =>
     assert.deepEqual(await c._getUser({ session: a }), [DENIED_USER]);
     assert.deepEqual(await c._getUser({ session: b }), [{ user: bob }]);
     assert.deepEqual(events.filter((e) => e.type === "revoked"), [
-      { type: "revoked", id: idOf(a), user: alice, at: at(0) },
+      { type: "revoked", id: idOf(a), user: alice, at: at(0), reason: "revoked" },
     ]);
     assert.deepEqual(await c.revoke({ user: alice, id: idOf(a) }), fail);
     assert.deepEqual(await c.revoke({ user: bob, id: b }), fail); // a token is not an id
@@ -819,4 +821,69 @@ Deno.test("create() refuses an epoch that is not a whole number", () =>
       }, String(epoch));
     }
     assert.equal(await db.collection("Sessioning.sessions").countDocuments(), 0);
+  }));
+
+Deno.test("deleteOthers() and deleteAllForUser() tell why in their events (default revoked, forced)", () =>
+  withConcept(async ({ c, events }) => {
+    const reasons = () => events.flatMap((e) => e.type === "revoked" ? [e.reason] : []);
+    const keep = await newSession(c);
+    await newSession(c);
+    assert.deepEqual(await c.deleteOthers({ session: keep }), { count: 1 });
+    await newSession(c);
+    assert.deepEqual(await c.deleteOthers({ session: keep, reason: "forced" }), { count: 1 });
+    assert.deepEqual(await c.deleteAllForUser({ user: alice }), { count: 1 });
+    await newSession(c);
+    assert.deepEqual(await c.deleteAllForUser({ user: alice, reason: "revoked" }), { count: 1 });
+    assert.deepEqual(reasons(), ["revoked", "forced", "forced", "revoked"]);
+    const other = await newSession(c);
+    assert.deepEqual(
+      await c.deleteOthers({ session: other, reason: "bored" as never }),
+      { error: "Cannot delete other sessions: reason must be revoked or forced" },
+    );
+    assert.deepEqual(
+      await c.deleteAllForUser({ user: alice, reason: { $ne: null } as never }),
+      { error: "Cannot delete sessions: reason must be revoked or forced" },
+    );
+    assert.deepEqual(await c._getUser({ session: other }), [{ user: alice }]);
+  }));
+
+Deno.test("_getUser() tells each check's result in a validated event", () =>
+  withConcept(async ({ c, clock, events }) => {
+    const live = await newSession(c);
+    const expiring = await newSession(c);
+    clock.t += 23 * HOUR;
+    ok(await c.touch({ session: live }));
+    clock.t += 2 * HOUR;
+    events.length = 0;
+    for (const session of [live, UNKNOWN, wrongSecret(live), expiring, "junk", expiring]) {
+      await c._getUser({ session });
+    }
+    const checks = events.flatMap((e) => e.type === "validated" ? [e] : []);
+    assert.deepEqual(checks.map((e) => e.result), [
+      "ok",
+      "unknown",
+      "bad_secret",
+      "expired",
+      "malformed",
+      // The expired session was removed by the check that found it.
+      "unknown",
+    ]);
+    for (const e of checks) {
+      assert.ok(e.seconds >= 0 && Number.isFinite(e.seconds));
+      assert.deepEqual(e.at, at(25 * HOUR));
+    }
+  }));
+
+Deno.test("_getUser() removes an expired session and tells its expiry once, across instances", () =>
+  withConcept(async ({ c, db, clock, events, other }) => {
+    const session = await newSession(c);
+    clock.t += DAY;
+    const second = other({});
+    assert.deepEqual(await c._getUser({ session }), [DENIED_USER]);
+    assert.deepEqual(await second._getUser({ session }), [DENIED_USER]);
+    assert.deepEqual(await c._getUser({ session }), [DENIED_USER]);
+    assert.deepEqual(events.filter((e) => e.type === "expired"), [
+      { type: "expired", id: idOf(session), user: alice, at: at(DAY) },
+    ]);
+    assert.equal(await db.collection("Sessioning.sessions").countDocuments({}), 0);
   }));

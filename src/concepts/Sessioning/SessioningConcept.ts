@@ -38,15 +38,30 @@ export interface SessioningOptions {
   onEvent?: (event: SessionEvent) => void;
 }
 
-/** What happened to a session. Carries the public id, never a token or secret. */
+/**
+ * Why sessions were ended by `revoke`, `deleteOthers` or `deleteAllForUser`: `revoked`, by its
+ * user from another session; `forced`, by logout-all, a password change or an administrator.
+ */
+export type EndReason = "revoked" | "forced";
+
+/** The outcome of checking a token (`malformed`: not shaped like a token at all). */
+export type ValidationResult = "ok" | "unknown" | "bad_secret" | "expired" | "malformed";
+
+/**
+ * What happened to a session. Carries the public id, never a token or secret. `expired` is
+ * emitted once per session, by the check that found it expired and removed it; `validated` is
+ * emitted by every check of a token, with its result and how long it took.
+ */
 export type SessionEvent =
   | {
-    type: "created" | "deleted" | "revoked" | "rotated" | "expired";
+    type: "created" | "deleted" | "rotated" | "expired";
     id: string;
     user: ID;
     at: Date;
   }
-  | { type: "rejected"; id: string; reason: "unknown" | "secret"; at: Date };
+  | { type: "revoked"; id: string; user: ID; at: Date; reason: EndReason }
+  | { type: "rejected"; id: string; reason: "unknown" | "secret"; at: Date }
+  | { type: "validated"; result: ValidationResult; seconds: number; at: Date };
 
 /** One stored session. `_id` is the public id; `hash` is hex(SHA-256(secret)). */
 interface SessionDoc {
@@ -121,6 +136,11 @@ async function upsertRetrying<T>(upsert: () => Promise<T>): Promise<T> {
   }
 }
 const USER_REASON = `user must be a non-empty string of at most ${MAX_USER} characters`;
+const END_REASON = "reason must be revoked or forced";
+
+function isEndReason(x: unknown): x is EndReason {
+  return x === "revoked" || x === "forced";
+}
 
 export default class SessioningConcept {
   private readonly sessions: Collection<SessionDoc>;
@@ -189,28 +209,53 @@ export default class SessioningConcept {
   }
 
   /**
-   * Finds the live session of a token: one `findOne` by `_id`, then a constant-time comparison of
-   * the secret's hash and the expiry check. Emits `rejected` or `expired` when it fails on a
-   * well-formed token. Returns undefined for every kind of failure.
+   * Finds the live session of a token (see `#check`) and emits `validated` with the result and
+   * the time the check took (nothing when the store failed: the error is thrown).
    */
   private async live(token: unknown, now: Date): Promise<SessionDoc | undefined> {
+    const started = performance.now();
+    const { result, doc } = await this.#check(token, now);
+    this.emit({
+      type: "validated",
+      result,
+      seconds: (performance.now() - started) / 1000,
+      at: now,
+    });
+    return doc;
+  }
+
+  /**
+   * One `findOne` by `_id`, then a constant-time comparison of the secret's hash and the expiry
+   * check. Emits `rejected` when it fails on a well-formed token. An expired session is removed
+   * (one conditional `deleteOne`, as the TTL sweep would) and `expired` is emitted by the check
+   * that removed it, so a session's expiry is told once however many nodes see it.
+   */
+  async #check(
+    token: unknown,
+    now: Date,
+  ): Promise<{ result: ValidationResult; doc?: SessionDoc }> {
     const parsed = parseToken(token);
-    if (!parsed) return undefined;
+    if (!parsed) return { result: "malformed" };
     await this.ready();
     const doc = await this.sessions.findOne({ _id: parsed.id });
     if (!doc) {
       this.emit({ type: "rejected", id: parsed.id, reason: "unknown", at: now });
-      return undefined;
+      return { result: "unknown" };
     }
     if (!secretMatches(parsed.secret, doc.hash)) {
       this.emit({ type: "rejected", id: parsed.id, reason: "secret", at: now });
-      return undefined;
+      return { result: "bad_secret" };
     }
     if (!(doc.expiresAt instanceof Date) || doc.expiresAt.getTime() <= now.getTime()) {
-      this.emit({ type: "expired", id: doc._id, user: doc.user, at: now });
-      return undefined;
+      const { deletedCount } = await this.sessions.deleteOne({
+        _id: doc._id,
+        hash: doc.hash,
+        expiresAt: doc.expiresAt,
+      });
+      if (deletedCount === 1) this.emit({ type: "expired", id: doc._id, user: doc.user, at: now });
+      return { result: "expired" };
     }
-    return doc;
+    return { result: "ok", doc };
   }
 
   /**
@@ -402,7 +447,7 @@ export default class SessioningConcept {
    * revoke (user: User, id: String): ()
    *
    * requires: a live session with public id `id` that belongs to `user`.
-   * effects: removes it. Emits `revoked`.
+   * effects: removes it. Emits `revoked` with reason `revoked`.
    * errors: `Cannot revoke session: user must be ...`; `Cannot revoke session: no such session`
    *   (also for a malformed id, and for another user's session, whose existence is not revealed).
    */
@@ -419,51 +464,68 @@ export default class SessioningConcept {
       expiresAt: { $gt: now },
     });
     if (deletedCount !== 1) return { error: `Cannot revoke session: ${NO_SESSION}` };
-    this.emit({ type: "revoked", id, user, at: now });
+    this.emit({ type: "revoked", id, user, at: now, reason: "revoked" });
     return {};
   }
 
   /**
-   * deleteAllForUser (user: User): (count: Number)
+   * deleteAllForUser (user: User, reason?: "revoked" | "forced"): (count: Number)
    *
-   * requires: `user` is a non-empty string of at most 128 characters.
+   * requires: `user` is a non-empty string of at most 128 characters; `reason`, if given, is
+   *   `revoked` or `forced` (default `forced`).
    * effects: raises the epoch and records it as the user's `endedAt`, then removes every live
    *   session of `user` and returns how many. A login that called `begin` before this cannot
-   *   start a session afterwards (see `create`). Emits `revoked` for each removed session.
-   * errors: `Cannot delete sessions: user must be ...`.
+   *   start a session afterwards (see `create`). Emits `revoked` with `reason` for each removed
+   *   session.
+   * errors: `Cannot delete sessions: user must be ...`, `Cannot delete sessions: reason must be
+   *   revoked or forced`.
    */
-  async deleteAllForUser(input: { user: ID }): Promise<{ count: number } | { error: string }> {
+  async deleteAllForUser(
+    input: { user: ID; reason?: EndReason },
+  ): Promise<{ count: number } | { error: string }> {
     if (!isDict(input)) return { error: "Cannot delete sessions: expected { user }" };
-    const { user } = input;
+    const { user, reason = "forced" } = input;
     if (!isUser(user)) return { error: `Cannot delete sessions: ${USER_REASON}` };
+    if (!isEndReason(reason)) return { error: `Cannot delete sessions: ${END_REASON}` };
     const now = this.now();
     await this.ready();
-    return { count: await this.endSessions(user, undefined, now) };
+    return { count: await this.endSessions(user, undefined, now, reason) };
   }
 
   /**
-   * deleteOthers (session: String): (count: Number)
+   * deleteOthers (session: String, reason?: "revoked" | "forced"): (count: Number)
    *
-   * requires: a live session with that token.
+   * requires: a live session with that token; `reason`, if given, is `revoked` (the default: its
+   *   user ended them) or `forced` (a password change).
    * effects: raises the epoch and records it as the user's `endedAt` (as `deleteAllForUser`
    *   does), then removes every other live session of the same user and returns how many; this
-   *   one is kept. Emits `revoked` for each removed.
-   * errors: `Cannot delete other sessions: no such session`.
+   *   one is kept. Emits `revoked` with `reason` for each removed.
+   * errors: `Cannot delete other sessions: no such session`, `Cannot delete other sessions:
+   *   reason must be revoked or forced`.
    */
-  async deleteOthers(input: { session: string }): Promise<{ count: number } | { error: string }> {
+  async deleteOthers(
+    input: { session: string; reason?: EndReason },
+  ): Promise<{ count: number } | { error: string }> {
     const fail = { error: `Cannot delete other sessions: ${NO_SESSION}` };
     if (!isDict(input)) return fail;
+    const { reason = "revoked" } = input;
+    if (!isEndReason(reason)) return { error: `Cannot delete other sessions: ${END_REASON}` };
     const now = this.now();
     const doc = await this.live(input.session, now);
     if (!doc) return fail;
-    return { count: await this.endSessions(doc.user, doc._id, now) };
+    return { count: await this.endSessions(doc.user, doc._id, now, reason) };
   }
 
   /**
    * Raises the epoch and the user's `endedAt` to it, then removes the live sessions of `user`
-   * (but `keep`), emitting `revoked` for each. The order matters: see `create`.
+   * (but `keep`), emitting `revoked` with `reason` for each. The order matters: see `create`.
    */
-  private async endSessions(user: ID, keep: string | undefined, now: Date): Promise<number> {
+  private async endSessions(
+    user: ID,
+    keep: string | undefined,
+    now: Date,
+    reason: EndReason,
+  ): Promise<number> {
     await this.#raiseEpoch(user);
     const filter = keep === undefined
       ? { user, expiresAt: { $gt: now } }
@@ -472,7 +534,7 @@ export default class SessioningConcept {
       .map((d) => d._id);
     if (ids.length === 0) return 0;
     const { deletedCount } = await this.sessions.deleteMany({ _id: { $in: ids }, user });
-    for (const id of ids) this.emit({ type: "revoked", id, user, at: now });
+    for (const id of ids) this.emit({ type: "revoked", id, user, at: now, reason });
     return deletedCount;
   }
 
