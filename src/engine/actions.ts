@@ -32,6 +32,12 @@ export type ActionList = ActionPattern[];
 /** Builds action patterns: `actions([Requesting.request, { path: "/x" }, { request }], ...)`. */
 export function actions(...tuples: ActionTuple[]): ActionList {
   return tuples.map((tuple, i) => {
+    if (Array.isArray(tuple) && tuple[0] === undefined) {
+      throw new TypeError(
+        `Cannot build actions: pattern ${i + 1} names undefined: a misspelt name, or a ` +
+          "concept's private helper (only a concept's actions can be named)",
+      );
+    }
     if (!Array.isArray(tuple) || typeof tuple[0] !== "function") {
       throw new TypeError(
         `Cannot build actions: pattern ${i + 1} must be [Concept.action, input, output?]`,

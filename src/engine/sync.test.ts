@@ -107,6 +107,15 @@ Deno.test("instrumentConcept() wraps public methods only; queries, fields and # 
   assert.throws(() => s.Engine.register({ Raw }), {
     message: "Cannot register sync Raw: step in then is not an instrumented action",
   });
+  // A # helper is not even visible: naming it is naming undefined, refused with a clear error.
+  const Helper: Sync = () => ({
+    when: actions([s.Counter.start, {}]),
+    then: actions([(s.Auth as unknown as Record<string, never>).secretHelper, {}]),
+  });
+  assert.throws(() => s.Engine.register({ Helper }), {
+    message: "Cannot register sync Helper: Cannot build actions: pattern 1 names undefined: a " +
+      "misspelt name, or a concept's private helper (only a concept's actions can be named)",
+  });
   assert.equal(s.Engine.stats().syncs, 0);
 });
 

@@ -283,7 +283,12 @@ export class SyncConcept {
   #compile(name: string, sync: Sync): CompiledSync {
     const fail = (reason: string) => new Error(`Cannot register sync ${name}: ${reason}`);
     if (typeof sync !== "function") throw fail("it is not a function of its variables");
-    const decl = inConceptScope(this.#byName, () => sync(freshVars()));
+    let decl: ReturnType<Sync>;
+    try {
+      decl = inConceptScope(this.#byName, () => sync(freshVars()));
+    } catch (e) {
+      throw fail(e instanceof Error ? e.message : String(e));
+    }
     if (!isDict(decl) || !Array.isArray(decl.when) || !Array.isArray(decl.then)) {
       throw fail("it must return { when, where?, then }");
     }

@@ -8,12 +8,9 @@
 import type { Collection, Db } from "mongodb";
 import type { ID } from "../../utils/types.ts";
 import { hashSecret, newToken, parseToken, secretMatches } from "../../utils/token.ts";
+import { isDict, isUserId, once, USER_RULE } from "../shared.ts";
 
 const DAY = 24 * 60 * 60 * 1000;
-
-/** Longest accepted user id. */
-const MAX_USER = 128;
-const USER_RULE = `user must be a non-empty string of at most ${MAX_USER} characters`;
 
 export interface DeviceTrustOptions {
   /** The clock; tests inject one. Returns a Date or epoch milliseconds. */
@@ -34,14 +31,6 @@ interface DeviceDoc {
   expiresAt: Date;
 }
 
-function isDict(x: unknown): x is Record<string, unknown> {
-  return typeof x === "object" && x !== null && !Array.isArray(x);
-}
-
-function isUser(x: unknown): x is ID {
-  return typeof x === "string" && x.length > 0 && x.length <= MAX_USER;
-}
-
 function checkPositive(name: string, value: number | undefined, fallback: number): number {
   const v = value ?? fallback;
   if (!Number.isSafeInteger(v) || v < 1) {
@@ -55,7 +44,6 @@ export default class DeviceTrustConcept {
   readonly #clock: () => Date | number;
   readonly #ttlMs: number;
   readonly #maxPerUser: number;
-  #indexes?: Promise<void>;
 
   constructor(db: Db, options: DeviceTrustOptions = {}) {
     this.#devices = db.collection<DeviceDoc>("DeviceTrust.devices");
@@ -65,19 +53,13 @@ export default class DeviceTrustConcept {
   }
 
   /** Creates the indexes (`user`, and the TTL index on `expiresAt`) once per instance. */
-  #ready(): Promise<void> {
-    this.#indexes ??= (async () => {
-      await this.#devices.createIndex({ user: 1 }, { name: "user_1" });
-      await this.#devices.createIndex(
-        { expiresAt: 1 },
-        { name: "expiresAt_ttl", expireAfterSeconds: 0 },
-      );
-    })().catch((e) => {
-      this.#indexes = undefined;
-      throw e;
-    });
-    return this.#indexes;
-  }
+  readonly #ready = once(async () => {
+    await this.#devices.createIndex({ user: 1 }, { name: "user_1" });
+    await this.#devices.createIndex(
+      { expiresAt: 1 },
+      { name: "expiresAt_ttl", expireAfterSeconds: 0 },
+    );
+  });
 
   #now(): Date {
     const t = this.#clock();
@@ -99,7 +81,7 @@ export default class DeviceTrustConcept {
   async issue(
     input: { user: ID; deviceToken?: string },
   ): Promise<{ deviceToken: string; expiresAt: Date } | { error: string }> {
-    if (!isDict(input) || !isUser(input.user)) {
+    if (!isDict(input) || !isUserId(input.user)) {
       return { error: `Cannot issue device: ${USER_RULE}` };
     }
     const { user } = input;

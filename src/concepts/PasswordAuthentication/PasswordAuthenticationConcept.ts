@@ -24,17 +24,14 @@ import {
   OWASP_ARGON2ID,
   type PasswordHasher,
 } from "./hashing.ts";
+import { isDict, isDuplicateKey, isUserId, nowFrom, once, USER_RULE } from "../shared.ts";
 
 export { type Argon2Params, OWASP_ARGON2ID, type PasswordHasher } from "./hashing.ts";
-
-/** Longest accepted user id. */
-const MAX_USER = 128;
 
 const USERNAME_RULE =
   `username must be ${USERNAME_MIN}-${USERNAME_MAX} letters, digits, marks or . _ - @, ` +
   "starting with a letter or digit";
 const PASSWORD_RULE = `password must be ${PASSWORD_MIN}-${PASSWORD_MAX} characters`;
-const USER_RULE = `user must be a non-empty string of at most ${MAX_USER} characters`;
 
 /**
  * Every error text the concept returns. Callers tell errors apart by their `kind` (see
@@ -100,62 +97,42 @@ interface UserDoc {
 
 type Input = Record<string, unknown>;
 
-function isDict(x: unknown): x is Input {
-  return typeof x === "object" && x !== null && !Array.isArray(x);
-}
-
-function isUser(x: unknown): x is ID {
-  return typeof x === "string" && x.length > 0 && x.length <= MAX_USER;
-}
-
-function isDuplicateKey(e: unknown): boolean {
-  return (e as { code?: unknown })?.code === 11000;
-}
-
 export default class PasswordAuthenticationConcept {
-  private readonly users: Collection<UserDoc>;
-  private readonly clock: () => Date | number;
-  private readonly params: Argon2Params;
-  private readonly hasher: PasswordHasher;
-  private indexes?: Promise<void>;
-  private dummy?: Promise<string>;
+  readonly #users: Collection<UserDoc>;
+  readonly #clock: () => Date | number;
+  readonly #params: Argon2Params;
+  readonly #hasher: PasswordHasher;
+  #dummy?: Promise<string>;
 
   constructor(db: Db, options: PasswordAuthenticationOptions = {}) {
-    this.users = db.collection<UserDoc>("PasswordAuthentication.users");
-    this.clock = options.now ?? (() => Date.now());
-    this.params = checkParams(options.argon2 ?? OWASP_ARGON2ID);
-    this.hasher = options.hasher ?? argon2Hasher;
+    this.#users = db.collection<UserDoc>("PasswordAuthentication.users");
+    this.#clock = options.now ?? (() => Date.now());
+    this.#params = checkParams(options.argon2 ?? OWASP_ARGON2ID);
+    this.#hasher = options.hasher ?? argon2Hasher;
   }
 
   /**
    * Creates the unique index on `username` once per instance; every action and query awaits it.
    * Idempotent on the server; a failure is retried by the next call.
    */
-  ready(): Promise<void> {
-    this.indexes ??= (async () => {
-      await this.users.createIndex({ username: 1 }, { name: "username_unique", unique: true });
-    })().catch((e) => {
-      this.indexes = undefined;
-      throw e;
-    });
-    return this.indexes;
-  }
+  readonly #ready = once(async () => {
+    await this.#users.createIndex({ username: 1 }, { name: "username_unique", unique: true });
+  });
 
-  private now(): Date {
-    const t = this.clock();
-    return t instanceof Date ? new Date(t.getTime()) : new Date(t);
+  #now(): Date {
+    return nowFrom(this.#clock);
   }
 
   /**
    * A hash of a random password made once per instance with the current parameters. An unknown
    * username is checked against it, so that it costs what a wrong password costs.
    */
-  private dummyHash(): Promise<string> {
-    this.dummy ??= this.hasher.hash(randomBase64Url(24), this.params).catch((e) => {
-      this.dummy = undefined;
+  #dummyHash(): Promise<string> {
+    this.#dummy ??= this.#hasher.hash(randomBase64Url(24), this.#params).catch((e) => {
+      this.#dummy = undefined;
       throw e;
     });
-    return this.dummy;
+    return this.#dummy;
   }
 
   /**
@@ -190,18 +167,18 @@ export default class PasswordAuthenticationConcept {
       return fail(Errors.REGISTER_INVALID_PASSWORD);
     }
     const chosen = input.user;
-    if (chosen !== undefined && !isUser(chosen)) return fail(Errors.REGISTER_INVALID_USER);
-    await this.ready();
+    if (chosen !== undefined && !isUserId(chosen)) return fail(Errors.REGISTER_INVALID_USER);
+    await this.#ready();
     // Saves a costly hash when the name is plainly taken; the unique index is what decides.
-    if (await this.users.findOne({ username }, { projection: { _id: 1 } })) {
+    if (await this.#users.findOne({ username }, { projection: { _id: 1 } })) {
       return fail(Errors.REGISTER_TAKEN);
     }
-    const hash = await this.hasher.hash(password, this.params);
-    const now = this.now();
+    const hash = await this.#hasher.hash(password, this.#params);
+    const now = this.#now();
     for (let attempt = 0;; attempt++) {
       const user = chosen ?? freshID();
       try {
-        await this.users.insertOne({
+        await this.#users.insertOne({
           _id: user,
           username,
           hash,
@@ -212,7 +189,7 @@ export default class PasswordAuthenticationConcept {
       } catch (e) {
         if (!isDuplicateKey(e)) throw e;
         // The name was taken meanwhile, or (next to impossible) the random id collided.
-        if (await this.users.findOne({ username }, { projection: { _id: 1 } })) {
+        if (await this.#users.findOne({ username }, { projection: { _id: 1 } })) {
           return fail(Errors.REGISTER_TAKEN);
         }
         if (chosen !== undefined) return fail(Errors.REGISTER_USER_TAKEN);
@@ -247,17 +224,17 @@ export default class PasswordAuthenticationConcept {
     const password = normalizePassword(input.password);
     // No length minimum here: a policy raised later must not lock out older passwords.
     if (username === undefined || password === undefined || password === "") return invalid;
-    await this.ready();
-    const doc = await this.users.findOne({ username }, { projection: { _id: 1, hash: 1 } });
+    await this.#ready();
+    const doc = await this.#users.findOne({ username }, { projection: { _id: 1, hash: 1 } });
     if (!doc) {
-      await this.hasher.verify(await this.dummyHash(), password);
+      await this.#hasher.verify(await this.#dummyHash(), password);
       return invalid;
     }
-    if (!(await this.hasher.verify(doc.hash, password))) return invalid;
-    if (needsRehash(doc.hash, this.params)) {
-      const hash = await this.hasher.hash(password, this.params);
+    if (!(await this.#hasher.verify(doc.hash, password))) return invalid;
+    if (needsRehash(doc.hash, this.#params)) {
+      const hash = await this.#hasher.hash(password, this.#params);
       // Conditional on the old hash: a password changed meanwhile is never overwritten.
-      await this.users.updateOne({ _id: doc._id, hash: doc.hash }, { $set: { hash } });
+      await this.#users.updateOne({ _id: doc._id, hash: doc.hash }, { $set: { hash } });
     }
     return { user: doc._id };
   }
@@ -285,24 +262,24 @@ export default class PasswordAuthenticationConcept {
       return fail(Errors.CHANGE_MALFORMED);
     }
     const { user } = input;
-    if (!isUser(user)) return fail(Errors.CHANGE_INVALID_USER);
+    if (!isUserId(user)) return fail(Errors.CHANGE_INVALID_USER);
     const newPassword = normalizePassword(input.newPassword);
     if (newPassword === undefined || !passwordMeetsPolicy(newPassword)) {
       return fail(Errors.CHANGE_INVALID_NEW_PASSWORD);
     }
     const current = normalizePassword(input.currentPassword);
     if (current === undefined || current === "") return fail(Errors.CHANGE_WRONG_PASSWORD);
-    await this.ready();
+    await this.#ready();
     for (let attempt = 0;; attempt++) {
-      const doc = await this.users.findOne({ _id: user }, { projection: { hash: 1 } });
+      const doc = await this.#users.findOne({ _id: user }, { projection: { hash: 1 } });
       if (!doc) return fail(Errors.CHANGE_NO_USER);
-      if (!(await this.hasher.verify(doc.hash, current))) {
+      if (!(await this.#hasher.verify(doc.hash, current))) {
         return fail(Errors.CHANGE_WRONG_PASSWORD);
       }
-      const hash = await this.hasher.hash(newPassword, this.params);
-      const { matchedCount } = await this.users.updateOne(
+      const hash = await this.#hasher.hash(newPassword, this.#params);
+      const { matchedCount } = await this.#users.updateOne(
         { _id: user, hash: doc.hash },
-        { $set: { hash, passwordChangedAt: this.now() } },
+        { $set: { hash, passwordChangedAt: this.#now() } },
       );
       if (matchedCount === 1) return {};
       // The hash changed meanwhile: another change (then the current password is now wrong) or a
@@ -336,9 +313,9 @@ export default class PasswordAuthenticationConcept {
   async _getUsername(
     input: { user: ID },
   ): Promise<Array<{ username: string } | { error: string }>> {
-    if (!isDict(input) || !isUser(input.user)) return [{ error: Errors.GET_USERNAME_INVALID }];
-    await this.ready();
-    const doc = await this.users.findOne({ _id: input.user }, { projection: { username: 1 } });
+    if (!isDict(input) || !isUserId(input.user)) return [{ error: Errors.GET_USERNAME_INVALID }];
+    await this.#ready();
+    const doc = await this.#users.findOne({ _id: input.user }, { projection: { username: 1 } });
     return doc ? [{ username: doc.username }] : [];
   }
 
@@ -353,8 +330,8 @@ export default class PasswordAuthenticationConcept {
   ): Promise<Array<{ user: ID } | { error: string }>> {
     const username = isDict(input) ? normalizeUsername(input.username) : undefined;
     if (username === undefined) return [{ error: Errors.GET_USER_INVALID }];
-    await this.ready();
-    const doc = await this.users.findOne({ username }, { projection: { _id: 1 } });
+    await this.#ready();
+    const doc = await this.#users.findOne({ username }, { projection: { _id: 1 } });
     return doc ? [{ user: doc._id }] : [];
   }
 }

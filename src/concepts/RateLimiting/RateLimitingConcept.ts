@@ -8,6 +8,7 @@
  */
 import type { Collection, Db } from "mongodb";
 import type { Empty } from "../../utils/types.ts";
+import { isDict, isDuplicateKey, once } from "../shared.ts";
 
 const MINUTE = 60_000;
 /** Longest accepted key (UTF-16 code units). */
@@ -53,10 +54,6 @@ interface WindowDoc {
   expiresAt: Date;
 }
 
-function isDict(x: unknown): x is Record<string, unknown> {
-  return typeof x === "object" && x !== null && !Array.isArray(x);
-}
-
 function isKey(x: unknown): x is string {
   return typeof x === "string" && x.length > 0 && x.length <= MAX_KEY;
 }
@@ -69,10 +66,6 @@ function keyList(x: unknown): string[] | undefined {
   return [...new Set(x as string[])];
 }
 
-function isDuplicateKey(e: unknown): boolean {
-  return (e as { code?: unknown })?.code === 11000;
-}
-
 function checkPositive(name: string, value: number | undefined, fallback: number): number {
   const v = value ?? fallback;
   if (!Number.isSafeInteger(v) || v < 1) {
@@ -82,48 +75,41 @@ function checkPositive(name: string, value: number | undefined, fallback: number
 }
 
 export default class RateLimitingConcept {
-  private readonly windows: Collection<WindowDoc>;
-  private readonly limit: number;
-  private readonly windowMs: number;
-  private readonly clock: () => Date | number;
-  private indexes?: Promise<void>;
+  readonly #windows: Collection<WindowDoc>;
+  readonly #limit: number;
+  readonly #windowMs: number;
+  readonly #clock: () => Date | number;
 
   constructor(db: Db, options: RateLimitingOptions = {}) {
-    this.windows = db.collection<WindowDoc>("RateLimiting.windows");
-    this.limit = checkPositive("limit", options.limit, 10);
-    this.windowMs = checkPositive("windowMs", options.windowMs, 10 * MINUTE);
-    this.clock = options.now ?? (() => Date.now());
+    this.#windows = db.collection<WindowDoc>("RateLimiting.windows");
+    this.#limit = checkPositive("limit", options.limit, 10);
+    this.#windowMs = checkPositive("windowMs", options.windowMs, 10 * MINUTE);
+    this.#clock = options.now ?? (() => Date.now());
   }
 
   /**
    * Creates the indexes (`key`, for `reset`, and the TTL index on `expiresAt`) once per instance;
    * every action and query awaits it. Idempotent on the server; a failure is retried next call.
    */
-  ready(): Promise<void> {
-    this.indexes ??= (async () => {
-      await this.windows.createIndex({ key: 1 }, { name: "key_1" });
-      await this.windows.createIndex(
-        { expiresAt: 1 },
-        { name: "expiresAt_ttl", expireAfterSeconds: 0 },
-      );
-    })().catch((e) => {
-      this.indexes = undefined;
-      throw e;
-    });
-    return this.indexes;
-  }
+  readonly #ready = once(async () => {
+    await this.#windows.createIndex({ key: 1 }, { name: "key_1" });
+    await this.#windows.createIndex(
+      { expiresAt: 1 },
+      { name: "expiresAt_ttl", expireAfterSeconds: 0 },
+    );
+  });
 
   /** The current time in ms and the window it falls in. */
-  private window(key: string): { now: number; id: string; start: number; end: number } {
-    const t = this.clock();
+  #window(key: string): { now: number; id: string; start: number; end: number } {
+    const t = this.#clock();
     const now = t instanceof Date ? t.getTime() : t;
-    const start = Math.floor(now / this.windowMs) * this.windowMs;
-    return { now, id: this.#windowId(key, start), start, end: start + this.windowMs };
+    const start = Math.floor(now / this.#windowMs) * this.#windowMs;
+    return { now, id: this.#windowId(key, start), start, end: start + this.#windowMs };
   }
 
   /** The `_id` of `key`'s document in the window starting at `start`. */
   #windowId(key: string, start: number): string {
-    return `${this.windowMs}:${start}:${key}`;
+    return `${this.#windowMs}:${start}:${key}`;
   }
 
   /**
@@ -143,11 +129,11 @@ export default class RateLimitingConcept {
   ): Promise<{ remaining: number } | { error: string; retryAfterMs?: number }> {
     if (!isDict(input) || !isKey(input.key)) return { error: Errors.HIT_INVALID_KEY };
     const { key } = input;
-    const { now, start, end } = this.window(key);
-    await this.ready();
+    const { now, start, end } = this.#window(key);
+    await this.#ready();
     const count = await this.#increment(key, start);
-    if (count > this.limit) return { error: Errors.HIT_LIMITED, retryAfterMs: end - now };
-    return { remaining: this.limit - count };
+    if (count > this.#limit) return { error: Errors.HIT_LIMITED, retryAfterMs: end - now };
+    return { remaining: this.#limit - count };
   }
 
   /**
@@ -156,14 +142,14 @@ export default class RateLimitingConcept {
    */
   async #increment(key: string, start: number): Promise<number> {
     const upsert = () =>
-      this.windows.findOneAndUpdate(
+      this.#windows.findOneAndUpdate(
         { _id: this.#windowId(key, start) },
         {
           $inc: { count: 1 },
           $setOnInsert: {
             key,
             start: new Date(start),
-            expiresAt: new Date(start + this.windowMs),
+            expiresAt: new Date(start + this.#windowMs),
           },
         },
         { upsert: true, returnDocument: "after", includeResultMetadata: false },
@@ -185,7 +171,7 @@ export default class RateLimitingConcept {
 
   /** Takes one back from each key's count in the window starting at `start`, never below 0. */
   async #decrement(keys: string[], start: number): Promise<void> {
-    await this.windows.updateMany(
+    await this.#windows.updateMany(
       { _id: { $in: keys.map((key) => this.#windowId(key, start)) }, count: { $gt: 0 } },
       { $inc: { count: -1 } },
     );
@@ -211,15 +197,15 @@ export default class RateLimitingConcept {
   ): Promise<{ window: number; remaining: number } | { error: string; retryAfterMs?: number }> {
     const keys = isDict(input) ? keyList(input.keys) : undefined;
     if (!keys) return { error: Errors.TAKE_INVALID_KEYS };
-    const { now, start, end } = this.window("");
-    await this.ready();
+    const { now, start, end } = this.#window("");
+    await this.#ready();
     const counts = await Promise.all(keys.map((key) => this.#increment(key, start)));
     const most = Math.max(...counts);
-    if (most > this.limit) {
+    if (most > this.#limit) {
       await this.#decrement(keys, start);
       return { error: Errors.TAKE_LIMITED, retryAfterMs: end - now };
     }
-    return { window: start, remaining: this.limit - most };
+    return { window: start, remaining: this.#limit - most };
   }
 
   /**
@@ -238,11 +224,11 @@ export default class RateLimitingConcept {
     const { window } = input;
     if (
       typeof window !== "number" || !Number.isSafeInteger(window) || window < 0 ||
-      window % this.windowMs !== 0
+      window % this.#windowMs !== 0
     ) {
       return { error: Errors.GIVE_BACK_INVALID_WINDOW };
     }
-    await this.ready();
+    await this.#ready();
     await this.#decrement(keys, window);
     return {};
   }
@@ -257,8 +243,8 @@ export default class RateLimitingConcept {
    */
   async reset(input: { key: string }): Promise<Empty | { error: string }> {
     if (!isDict(input) || !isKey(input.key)) return { error: Errors.RESET_INVALID_KEY };
-    await this.ready();
-    await this.windows.deleteMany({ key: input.key });
+    await this.#ready();
+    await this.#windows.deleteMany({ key: input.key });
     return {};
   }
 
@@ -273,10 +259,10 @@ export default class RateLimitingConcept {
     input: { key: string },
   ): Promise<Array<{ limited: boolean; retryAfterMs: number } | { error: string }>> {
     if (!isDict(input) || !isKey(input.key)) return [{ error: Errors.IS_LIMITED_INVALID_KEY }];
-    const { now, id, end } = this.window(input.key);
-    await this.ready();
-    const doc = await this.windows.findOne({ _id: id }, { projection: { count: 1 } });
-    const limited = doc !== null && doc.count >= this.limit;
+    const { now, id, end } = this.#window(input.key);
+    await this.#ready();
+    const doc = await this.#windows.findOne({ _id: id }, { projection: { count: 1 } });
+    const limited = doc !== null && doc.count >= this.#limit;
     return [{ limited, retryAfterMs: limited ? end - now : 0 }];
   }
 }

@@ -102,10 +102,10 @@ const MAX_PATH = 2048;
 const MAX_REQUEST_ID = 128;
 
 export default class RequestingConcept {
-  readonly timeoutMs: number;
-  readonly saveResponses: boolean;
-  readonly savedTtlMs: number;
-  readonly requests: Collection<SavedRequest>;
+  readonly #timeoutMs: number;
+  readonly #saveResponses: boolean;
+  readonly #savedTtlMs: number;
+  readonly #requests: Collection<SavedRequest>;
   readonly #now: () => Date;
   readonly #pending = new Map<string, Pending>();
   #indexes: Promise<void> | undefined;
@@ -118,30 +118,30 @@ export default class RequestingConcept {
   };
 
   constructor(db: Db, options: RequestingOptions = {}) {
-    this.timeoutMs = options.timeoutMs ?? 10_000;
-    this.saveResponses = options.saveResponses ?? false;
-    this.savedTtlMs = options.savedTtlMs ?? 24 * 60 * 60 * 1000;
-    if (!(this.timeoutMs > 0) || !Number.isFinite(this.timeoutMs)) {
+    this.#timeoutMs = options.timeoutMs ?? 10_000;
+    this.#saveResponses = options.saveResponses ?? false;
+    this.#savedTtlMs = options.savedTtlMs ?? 24 * 60 * 60 * 1000;
+    if (!(this.#timeoutMs > 0) || !Number.isFinite(this.#timeoutMs)) {
       throw new RangeError("Cannot create Requesting: timeoutMs must be a positive number");
     }
-    if (!(this.savedTtlMs > 0) || !Number.isFinite(this.savedTtlMs)) {
+    if (!(this.#savedTtlMs > 0) || !Number.isFinite(this.#savedTtlMs)) {
       throw new RangeError("Cannot create Requesting: savedTtlMs must be a positive number");
     }
     this.#now = options.now ?? (() => new Date());
-    this.requests = db.collection<SavedRequest>(PREFIX + "requests");
+    this.#requests = db.collection<SavedRequest>(PREFIX + "requests");
     const storeTimeoutMs = options.storeTimeoutMs;
     if (
       storeTimeoutMs !== undefined &&
-      (!(storeTimeoutMs > 0) || !(storeTimeoutMs < this.timeoutMs))
+      (!(storeTimeoutMs > 0) || !(storeTimeoutMs < this.#timeoutMs))
     ) {
       throw new RangeError("Cannot create Requesting: storeTimeoutMs must be below timeoutMs");
     }
     this[ENGINE_HOOKS] = {
-      cascadeTimeoutMs: this.timeoutMs,
+      cascadeTimeoutMs: this.#timeoutMs,
       cascadeDone: (report) => this.#cascadeDone(report),
     };
     if (storeTimeoutMs !== undefined) {
-      this[ENGINE_HOOKS].cascadeCutoffMs = this.timeoutMs - storeTimeoutMs;
+      this[ENGINE_HOOKS].cascadeCutoffMs = this.#timeoutMs - storeTimeoutMs;
     }
   }
 
@@ -166,18 +166,18 @@ export default class RequestingConcept {
       return { error: "Cannot request: path must be a string starting with /" };
     }
     const request = freshID() as string;
-    if (this.saveResponses) {
+    if (this.#saveResponses) {
       await this.#ensureIndexes();
       const createdAt = this.#now();
-      await this.requests.insertOne({
+      await this.#requests.insertOne({
         _id: request,
         path,
         input: storable(rest),
         createdAt,
-        expiresAt: new Date(createdAt.getTime() + this.savedTtlMs),
+        expiresAt: new Date(createdAt.getTime() + this.#savedTtlMs),
       });
     }
-    const timer = setTimeout(() => this.#expire(request), this.timeoutMs);
+    const timer = setTimeout(() => this.#expire(request), this.#timeoutMs);
     this.#pending.set(request, { path, input: rest, waiters: [], timer });
     return { request };
   }
@@ -202,8 +202,8 @@ export default class RequestingConcept {
     if (!entry) return { error: "Cannot respond: no such request" };
     if (entry.by === "timeout") return { error: "Cannot respond: request timed out" };
     if (entry.by) return { error: "Cannot respond: request already answered" };
-    if (this.saveResponses) {
-      await this.requests.updateOne(
+    if (this.#saveResponses) {
+      await this.#requests.updateOne(
         { _id: request },
         { $set: { response: storable(outputs), respondedAt: this.#now() } },
       );
@@ -283,7 +283,7 @@ export default class RequestingConcept {
     }
     this.#answer(request, entry, timeoutResponse(), "timeout");
     if (this.#pending.get(request) === entry) {
-      entry.timer = setTimeout(() => this.#drop(request, entry), this.timeoutMs);
+      entry.timer = setTimeout(() => this.#drop(request, entry), this.#timeoutMs);
     }
   }
 
@@ -312,7 +312,7 @@ export default class RequestingConcept {
   }
 
   #ensureIndexes(): Promise<void> {
-    this.#indexes ??= this.requests
+    this.#indexes ??= this.#requests
       .createIndex({ expiresAt: 1 }, { expireAfterSeconds: 0, name: "expiresAt_ttl" })
       .then(() => undefined, (e) => {
         this.#indexes = undefined;
