@@ -14,6 +14,7 @@
  * sync firing; it is logged with the sync's name and the flow's correlation id, the rest of the
  * cascade goes on, and the root concept's `cascadeDone` hook hears of it.
  */
+import { describeError } from "../utils/log.ts";
 import { AMBIGUOUS, inConceptScope } from "./bindings.ts";
 import type { ActionPattern, AnyFunction, PatternDict, Sync } from "./actions.ts";
 import { bindDict, bindOutputs, fill, type Frame, Frames, UnboundVariableError } from "./frames.ts";
@@ -146,11 +147,8 @@ class CutoffError extends FiringError {}
 
 const MAX_FAILURES_KEPT = 20;
 
-/** A short, redaction-friendly description of something thrown. */
-function describe(e: unknown): string {
-  const text = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-  return text.slice(0, 300);
-}
+/** A short description of something thrown, token-shaped text redacted. */
+const describe = describeError;
 
 /** The action names of a concept: methods on its prototype chain not starting with `_`. */
 function actionNames(concept: object): string[] {

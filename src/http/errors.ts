@@ -4,7 +4,7 @@
  * Every error answer of the app is JSON `{ "error": "..." }`.
  */
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { redactSecrets } from "../utils/log.ts";
+import { describeError, redactSecrets } from "../utils/log.ts";
 
 /** An expected failure: answered with `status` and `{ error: message }`. */
 export class HttpError extends Error {
@@ -22,11 +22,8 @@ export function redact(text: string): string {
   return String(redactSecrets(text)).slice(0, 300);
 }
 
-/** A short description of something thrown, safe for a log. */
-export function describeThrown(e: unknown): string {
-  if (e instanceof Error) return redact(`${e.name}: ${e.message}`);
-  return redact(String(e));
-}
+/** A short description of something thrown, safe for a log (the shared logger's). */
+export const describeThrown = describeError;
 
 /** A fresh random correlation id. */
 export function newCorrelationId(): string {

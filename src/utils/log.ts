@@ -134,3 +134,9 @@ export function memoryLogger(): { logger: Logger; entries: LogEntry[] } {
   const entries: LogEntry[] = [];
   return { logger: new Logger((e) => entries.push(e)), entries };
 }
+
+/** A short description of something thrown (name and message), token-shaped text redacted. */
+export function describeError(e: unknown): string {
+  const text = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  return String(redactSecrets(text)).slice(0, 300);
+}
