@@ -13,7 +13,9 @@ Deno.test("loadConfig() gives the documented defaults for an empty environment",
     absoluteTtlMs: 7 * 86_400_000,
     idleTtlMs: 86_400_000,
     touchIntervalMs: 300_000,
+    sudoTtlMs: 600_000,
   });
+  assert.deepEqual(c.adminUsernames, []);
   assert.deepEqual(c.requesting, {
     timeoutMs: 10_000,
     saveResponses: false,
@@ -44,6 +46,8 @@ Deno.test("loadConfig() reads every variable it documents", () => {
     LOGIN_MAX_FAILURES: "5",
     LOGIN_WINDOW: "15m",
     SYNC_LOGGING: "TRACE",
+    SUDO_TTL: "5m",
+    ADMIN_USERNAMES: " alice, Bob ,alice,,",
   });
   assert.equal(c.port, 9001);
   assert.equal(c.host, "0.0.0.0");
@@ -55,7 +59,9 @@ Deno.test("loadConfig() reads every variable it documents", () => {
     absoluteTtlMs: 43_200_000,
     idleTtlMs: 1_800_000,
     touchIntervalMs: 60_000,
+    sudoTtlMs: 300_000,
   });
+  assert.deepEqual(c.adminUsernames, ["alice", "Bob"]);
   assert.deepEqual(c.requesting, {
     timeoutMs: 2500,
     saveResponses: true,
@@ -162,4 +168,12 @@ Deno.test("loadConfig() reads the HTTP connection limits, the store deadline and
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("loadConfig() refuses a bad SUDO_TTL or ADMIN_USERNAMES, naming the variable", () => {
+  assert.throws(() => loadConfig({ SUDO_TTL: "soon" }), /^Error: Cannot start: SUDO_TTL /);
+  assert.throws(
+    () => loadConfig({ ADMIN_USERNAMES: "alice,bo\u0000b" }),
+    /^Error: Cannot start: ADMIN_USERNAMES has an invalid username/,
+  );
 });

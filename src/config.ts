@@ -25,7 +25,11 @@ export interface Config {
     absoluteTtlMs: number;
     idleTtlMs: number;
     touchIntervalMs: number;
+    /** Admin actions need a password check at most this long ago (SUDO_TTL). */
+    sudoTtlMs: number;
   };
+  /** Usernames made administrators at start (ADMIN_USERNAMES). */
+  adminUsernames: string[];
   /** The deadline of one store operation (the driver's socket timeout); below REQUESTING_TIMEOUT. */
   storeTimeoutMs: number;
   requesting: {
@@ -117,6 +121,24 @@ function parseOrigins(variable: string, text: string): string[] {
 }
 
 /**
+ * A comma-separated list of usernames, trimmed, without repeats. Each is 1-256 printable
+ * characters without a comma; the service checks each against the username rules at start.
+ */
+function parseUsernames(variable: string, text: string): string[] {
+  const names = text.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  for (const name of names) {
+    // deno-lint-ignore no-control-regex
+    if (name.length > 256 || /[\u0000-\u001f\u007f]/.test(name)) {
+      throw new ConfigError(
+        variable,
+        `has an invalid username: ${JSON.stringify(name.slice(0, 40))}`,
+      );
+    }
+  }
+  return [...new Set(names)];
+}
+
+/**
  * Builds the configuration from `env` (a plain record, so tests pass their own). Unset or empty
  * variables take their defaults.
  */
@@ -151,6 +173,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     absoluteTtlMs: duration("SESSION_ABSOLUTE_TTL", 7 * UNITS.d),
     idleTtlMs: duration("SESSION_IDLE_TTL", 24 * UNITS.h),
     touchIntervalMs: duration("SESSION_TOUCH_INTERVAL", 5 * UNITS.m),
+    sudoTtlMs: duration("SUDO_TTL", 10 * UNITS.m),
   };
   if (session.idleTtlMs > session.absoluteTtlMs) {
     throw new ConfigError("SESSION_IDLE_TTL", "must not be longer than SESSION_ABSOLUTE_TTL");
@@ -216,5 +239,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       windowMs: duration("LOGIN_WINDOW", 10 * UNITS.m),
     },
     syncLogging,
+    adminUsernames: parseUsernames("ADMIN_USERNAMES", get("ADMIN_USERNAMES") ?? ""),
   };
 }

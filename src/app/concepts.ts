@@ -4,6 +4,7 @@
  * of src/syncs/concepts.ts, bound to this engine when it registers them.
  */
 import type { Db } from "mongodb";
+import AuditLogConcept, { type AuditLogOptions } from "../concepts/AuditLog/AuditLogConcept.ts";
 import DeviceTrustConcept, {
   type DeviceTrustOptions,
 } from "../concepts/DeviceTrust/DeviceTrustConcept.ts";
@@ -19,6 +20,7 @@ import RequestingConcept, {
 import SessioningConcept, {
   type SessioningOptions,
 } from "../concepts/Sessioning/SessioningConcept.ts";
+import RolesConcept, { type RolesOptions } from "../concepts/Roles/RolesConcept.ts";
 import { type EngineOptions, SyncConcept } from "../engine/mod.ts";
 
 /** Options of each concept and of the engine. */
@@ -29,6 +31,8 @@ export interface ConceptSettings {
   passwordAuthentication?: PasswordAuthenticationOptions;
   rateLimiting?: RateLimitingOptions;
   deviceTrust?: DeviceTrustOptions;
+  roles?: RolesOptions;
+  auditLog?: AuditLogOptions;
 }
 
 /** The instrumented concepts and their engine. */
@@ -39,6 +43,8 @@ export interface Concepts {
   PasswordAuthentication: PasswordAuthenticationConcept;
   RateLimiting: RateLimitingConcept;
   DeviceTrust: DeviceTrustConcept;
+  Roles: RolesConcept;
+  AuditLog: AuditLogConcept;
 }
 
 /** Every concept on `db`, instrumented by a new engine. */
@@ -53,5 +59,7 @@ export function createConcepts(db: Db, settings: ConceptSettings = {}): Concepts
     ),
     RateLimiting: Engine.instrumentConcept(new RateLimitingConcept(db, settings.rateLimiting)),
     DeviceTrust: Engine.instrumentConcept(new DeviceTrustConcept(db, settings.deviceTrust)),
+    Roles: Engine.instrumentConcept(new RolesConcept(db, settings.roles)),
+    AuditLog: Engine.instrumentConcept(new AuditLogConcept(db, settings.auditLog)),
   };
 }

@@ -13,6 +13,7 @@ import { syncs } from "../syncs/mod.ts";
 import { jsonLineSink, Logger, type LogSink } from "../utils/log.ts";
 import { createConcepts } from "./concepts.ts";
 import { getDb } from "./database.ts";
+import { applyInitialAdmins } from "./initial_admins.ts";
 
 export interface Service {
   /** The address the HTTP server listens on. */
@@ -98,8 +99,24 @@ export async function startService(
           log({ time: at.toISOString(), level: "info", msg: `session ${type}`, sessionId: id }),
       },
       rateLimiting: { limit: config.login.maxFailures, windowMs: config.login.windowMs },
+      // Administrators' actions: who, what, to whom and when (ids only, never a token).
+      auditLog: {
+        onRecord: (entry) =>
+          log({ time: entry.at.toISOString(), level: "info", msg: "audit", ...entry }),
+      },
     });
     concepts.Engine.register(syncs);
+    const admins = await applyInitialAdmins(concepts, config.adminUsernames);
+    log({
+      time: new Date().toISOString(),
+      level: admins.missing.length > 0 ? "warn" : "info",
+      msg: "administrators applied",
+      admins: admins.admins,
+      revoked: admins.revoked,
+      // Listed names with no account yet: they become administrators at the first start after
+      // they register.
+      notRegistered: admins.missing,
+    });
     const app = createApp({
       Requesting: concepts.Requesting,
       Sessioning: concepts.Sessioning,

@@ -12,7 +12,8 @@
  *
  * Any other `/api/Sessioning/<name>` is 404 "not exposed over HTTP".
  *
- * Around every route: the access log (access_log.ts), security headers (security_headers.ts);
+ * Around every route: the access log (access_log.ts), the request metrics (request_metrics.ts),
+ * security headers (security_headers.ts);
  * on `/api/*`: `Cache-Control: no-store`, CORS when APP_ORIGIN is set (origin.ts); on POST
  * `/api/*`: the CSRF guard (origin.ts) and the 64 KiB body limit (body.ts). Every error answer is
  * JSON `{ "error": "..." }`; an unexpected exception is 500 `{ "error": "Internal error",
@@ -29,6 +30,7 @@ import { corsFor, csrfGuard } from "./origin.ts";
 import { mountPages } from "./pages/mod.ts";
 import { openApiDocument } from "./openapi.ts";
 import { handleRequest } from "./requesting.ts";
+import { requestMetrics } from "./request_metrics.ts";
 import { noStore, securityHeaders } from "./security_headers.ts";
 import { deleteSession, getUser, notExposed } from "./sessioning.ts";
 import type { AppDeps, AppEnv } from "./types.ts";
@@ -50,6 +52,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.use("*", accessLog(deps.log));
+  if (deps.observe) app.use("*", requestMetrics(deps.observe));
   app.use("*", securityHeaders());
   for (const route of Object.values(routes) as Route[]) {
     if (route.handler === "health") app.use(route.path, noStore());

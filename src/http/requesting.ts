@@ -108,6 +108,7 @@ export function answerResponse(
     ("error" in rest
       ? errorStatus(kind)
       : requestingRoute(path)?.ok.status ?? 200) as ContentfulStatusCode;
+  if ("error" in rest && typeof kind === "string") c.set("errorKind", kind);
   const json: Record<string, unknown> = rest;
   if (typeof session === "string" && session !== "") {
     c.set("sessionId", publicId(session) ?? c.get("sessionId"));

@@ -5,6 +5,7 @@
  * concepts or small fakes.
  */
 import type { Env } from "hono";
+import type { RequestFigures } from "./request_metrics.ts";
 
 /** The Requesting concept as the boundary uses it (through the engine's instrumentation). */
 export interface RequestingPort {
@@ -71,6 +72,8 @@ export interface AppDeps {
   config: HttpConfig;
   /** Receives one entry per request; default: a JSON line on stdout. */
   log?: (entry: AccessLogEntry) => void;
+  /** Receives each answered request's route name, status and duration (the metrics). */
+  observe?: (figures: RequestFigures) => void;
 }
 
 /** What `Deno.serve` passes as the second argument of `fetch` (hono's `c.env`). */
@@ -88,5 +91,7 @@ export interface AppEnv extends Env {
     sessionId?: string;
     /** The (redacted) reason of an unexpected failure, for the access log. */
     failure?: string;
+    /** The error kind of a Requesting answer, for the metrics (`bad_credentials`, ...). */
+    errorKind?: string;
   };
 }

@@ -20,11 +20,17 @@ import { routes } from "./routes.ts";
 import {
   authenticateRoute,
   LOGIN_INTERRUPTED,
+  loginKeys,
   THROTTLED,
   UNAUTHENTICATED,
   withInputs,
   withLoginKeys,
 } from "./authenticated.ts";
+
+/** The answer to a wrong password at reauthentication (sudo mode). */
+const REAUTH_FAILED = "Cannot reauthenticate: incorrect password";
+/** The answer while reauthentication is throttled. */
+const REAUTH_THROTTLED = "Cannot reauthenticate: too many failed attempts, try again later";
 
 /** Binds `value` to `variable` in every frame, computed from the frame. */
 function bind(
@@ -391,4 +397,93 @@ export const PasswordError: Sync = ({ request, error, kind }) => ({
     [PasswordAuthentication.changePassword, {}, { error, kind }],
   ),
   then: actions([Requesting.respond, { request, error, kind }]),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Reauthenticate (sudo mode): the session's user re-enters the password; on success the session
+// counts as recently authenticated for SUDO_TTL (administrator routes need that). Throttled like
+// a login, under the same username and IP keys, so guesses here and at login add up; a success
+// gives its slots back. 200 { authenticatedAt, sudoUntil }; 401 wrong password; 429 throttled.
+
+export const AuthenticateReauthenticate = authenticateRoute(routes.reauthenticate.path);
+
+export const ReauthenticateRequest: Sync = ({ request, user, username, ip, keys }) => ({
+  when: actions(
+    [Requesting.request, { path: routes.reauthenticate.path }, { request }],
+    [Sessioning.touch, {}, { user }],
+  ),
+  where: async (frames) => {
+    const named = await frames.query(PasswordAuthentication._getUsername, { user }, { username });
+    const out = new Frames();
+    for (const f of await withInputs(named, request, { ip })) {
+      out.push({ ...f, [keys]: await loginKeys(f[username], f[ip]) });
+    }
+    return out;
+  },
+  then: actions([RateLimiting.take, { keys }]),
+});
+
+export const ReauthenticateThrottled: Sync = ({ request, error, retryAfterMs }) => ({
+  when: actions(
+    [Requesting.request, { path: routes.reauthenticate.path }, { request }],
+    [RateLimiting.take, {}, { error, retryAfterMs }],
+  ),
+  then: actions([
+    Requesting.respond,
+    { request, error: REAUTH_THROTTLED, kind: "throttled", retryAfterMs },
+  ]),
+});
+
+export const ReauthenticateVerify: Sync = ({ request, user, window, username, password }) => ({
+  when: actions(
+    [Requesting.request, { path: routes.reauthenticate.path }, { request }],
+    [Sessioning.touch, {}, { user }],
+    [RateLimiting.take, {}, { window }],
+  ),
+  where: async (frames) =>
+    withInputs(
+      await frames.query(PasswordAuthentication._getUsername, { user }, { username }),
+      request,
+      { password },
+    ),
+  then: actions([PasswordAuthentication.authenticate, { username, password }]),
+});
+
+export const ReauthenticateConfirmed: Sync = ({ request, session, user, keys, window }) => ({
+  when: actions(
+    [Requesting.request, { path: routes.reauthenticate.path }, { request }],
+    [Sessioning.touch, { session }, { user }],
+    [RateLimiting.take, { keys }, { window }],
+    [PasswordAuthentication.authenticate, {}, { user }],
+  ),
+  then: actions(
+    [RateLimiting.giveBack, { keys, window }],
+    [Sessioning.reauthenticate, { session }],
+  ),
+});
+
+export const ReauthenticateResponse: Sync = ({ request, id, authenticatedAt, sudoUntil }) => ({
+  when: actions(
+    [Requesting.request, { path: routes.reauthenticate.path }, { request }],
+    [Sessioning.reauthenticate, {}, { id, authenticatedAt }],
+  ),
+  where: (frames) => frames.query(Sessioning._getSudo, { id }, { until: sudoUntil }),
+  then: actions([Requesting.respond, { request, authenticatedAt, sudoUntil }]),
+});
+
+export const ReauthenticateFailed: Sync = ({ request, error, kind }) => ({
+  when: actions(
+    [Requesting.request, { path: routes.reauthenticate.path }, { request }],
+    [PasswordAuthentication.authenticate, {}, { error, kind }],
+  ),
+  then: actions([Requesting.respond, { request, error: REAUTH_FAILED, kind }]),
+});
+
+/** A session that ended between the touch and the reauthentication: 401. */
+export const ReauthenticateGone: Sync = ({ request, error }) => ({
+  when: actions(
+    [Requesting.request, { path: routes.reauthenticate.path }, { request }],
+    [Sessioning.reauthenticate, {}, { error }],
+  ),
+  then: actions([Requesting.respond, { request, error: UNAUTHENTICATED, kind: "unauthenticated" }]),
 });

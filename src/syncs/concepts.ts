@@ -8,10 +8,12 @@
  * The composition root (src/app/concepts.ts) builds and instruments the concepts; nothing here
  * holds state.
  */
+import type AuditLogConcept from "../concepts/AuditLog/AuditLogConcept.ts";
 import type DeviceTrustConcept from "../concepts/DeviceTrust/DeviceTrustConcept.ts";
 import type PasswordAuthenticationConcept from "../concepts/PasswordAuthentication/PasswordAuthenticationConcept.ts";
 import type RateLimitingConcept from "../concepts/RateLimiting/RateLimitingConcept.ts";
 import type RequestingConcept from "../concepts/Requesting/RequestingConcept.ts";
+import type RolesConcept from "../concepts/Roles/RolesConcept.ts";
 import type SessioningConcept from "../concepts/Sessioning/SessioningConcept.ts";
 import { bound } from "../engine/mod.ts";
 
@@ -22,3 +24,5 @@ export const PasswordAuthentication = bound<PasswordAuthenticationConcept>(
 );
 export const RateLimiting = bound<RateLimitingConcept>("RateLimiting");
 export const DeviceTrust = bound<DeviceTrustConcept>("DeviceTrust");
+export const Roles = bound<RolesConcept>("Roles");
+export const AuditLog = bound<AuditLogConcept>("AuditLog");

@@ -27,8 +27,10 @@ export const ERROR_STATUS = {
   bad_credentials: 401,
   /** A login whose user's sessions were ended while it ran (password change, logout-all). */
   interrupted: 401,
-  /** The origin check refused a cookie request. */
+  /** The origin check refused a cookie request, or the user lacks the role the route needs. */
   forbidden: 403,
+  /** Sudo mode: re-enter the password (POST /auth/reauthenticate) first; the answer says so. */
+  sudo_required: 403,
   /** No such thing (of this user's). */
   not_found: 404,
   /** The name is taken. */
@@ -109,6 +111,26 @@ const SESSION_INFO = obj({
   device: str("a friendly device name (browser and OS)"),
   current: { type: "boolean", description: "whether it is the session of this request" },
 }, ["id", "createdAt", "lastSeenAt", "expiresAt", "current"]);
+/** A session as the administrator's list shows it: never a token or hash. */
+const ADMIN_SESSION = obj({
+  id: str("the session's public id"),
+  user: str("the user's id"),
+  username: { type: ["string", "null"], description: "the user's username (null if unknown)" },
+  device: str("a friendly device name (browser and OS)"),
+  userAgent: { type: ["string", "null"], description: "the client's User-Agent" },
+  ip: { type: ["string", "null"], description: "the client's IP at login" },
+  createdAt: date("when it started"),
+  lastSeenAt: date("when it was last used (to the touch interval)"),
+  expiresAt: date("when it ends unless used again"),
+}, ["id", "user", "username", "device", "createdAt", "lastSeenAt", "expiresAt"]);
+const ADMIN_PAGE = {
+  limit: { type: "integer", minimum: 1, maximum: 100, description: "page size; default 20" },
+  before: str("the `next` cursor of the previous page"),
+  username: str("only this user's sessions", { minLength: 1, maxLength: 256 }),
+};
+/** The errors every administrator route answers besides the common ones. */
+const ADMIN_ERRORS = ["unauthenticated", "forbidden", "sudo_required"] as const;
+
 const HEALTH = obj({
   ok: { type: "boolean" },
   store: str("where the data lives", { enum: ["embedded", "mongodb"] }),
@@ -226,6 +248,79 @@ export const routes = {
       body: obj({ session: str("the new token (bearer clients only)") }),
     },
     errors: ["unauthenticated", "bad_credentials"],
+  },
+  reauthenticate: {
+    method: "POST",
+    path: "/auth/reauthenticate",
+    handler: "requesting",
+    session: true,
+    summary:
+      "Re-enter the password: this session counts as recently authenticated for SUDO_TTL (throttled like login)",
+    body: obj({ password: PASSWORD }, ["password"]),
+    ok: {
+      status: 200,
+      body: obj({
+        authenticatedAt: date("when the password was checked"),
+        sudoUntil: date("until when administrator actions need no new check"),
+      }, ["authenticatedAt", "sudoUntil"]),
+    },
+    errors: ["unauthenticated", "bad_credentials", "throttled"],
+  },
+  adminSessions: {
+    method: "POST",
+    alsoGet: true,
+    path: "/admin/sessions",
+    handler: "requesting",
+    session: true,
+    summary:
+      "Administrators: live sessions of every user (or of `username`), newest first, a page at a time",
+    body: obj(ADMIN_PAGE),
+    ok: {
+      status: 200,
+      body: obj({
+        sessions: { type: "array", items: ADMIN_SESSION },
+        next: { type: ["string", "null"], description: "the cursor of the next page, or null" },
+      }, ["sessions", "next"]),
+    },
+    errors: [...ADMIN_ERRORS, "not_found"],
+  },
+  adminCount: {
+    method: "POST",
+    alsoGet: true,
+    path: "/admin/sessions/count",
+    handler: "requesting",
+    session: true,
+    summary: "Administrators: how many live sessions there are (of every user, or of `username`)",
+    body: obj({ username: ADMIN_PAGE.username }),
+    ok: { status: 200, body: COUNT },
+    errors: [...ADMIN_ERRORS, "not_found"],
+  },
+  adminEndSession: {
+    method: "POST",
+    path: "/admin/sessions/end",
+    handler: "requesting",
+    session: true,
+    summary: "Administrators: end any user's session by its public id",
+    body: obj({ id: str("the session's public id") }, ["id"]),
+    ok: { status: 200, body: obj({ user: str("whose session it was") }, ["user"]) },
+    errors: [...ADMIN_ERRORS, "not_found"],
+  },
+  adminLogoutUser: {
+    method: "POST",
+    path: "/admin/users/logout",
+    handler: "requesting",
+    session: true,
+    summary:
+      "Administrators: end every session of a user (forced logout; logins in flight end too)",
+    body: obj({ username: ADMIN_PAGE.username }, ["username"]),
+    ok: {
+      status: 200,
+      body: obj({
+        user: str("the user's id"),
+        count: { type: "integer", minimum: 0, description: "how many sessions ended" },
+      }, ["user", "count"]),
+    },
+    errors: [...ADMIN_ERRORS, "not_found"],
   },
   ping: {
     method: "POST",

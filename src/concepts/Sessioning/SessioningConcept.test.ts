@@ -685,6 +685,7 @@ Deno.test("store: the raw collection holds no token and no secret", () =>
     const fields = [
       "_id",
       "absoluteExpiresAt",
+      "authenticatedAt",
       "createdAt",
       "expiresAt",
       "hash",

@@ -36,6 +36,8 @@ export interface SessioningOptions {
   touchIntervalMs?: number;
   /** Called with every event; whatever it throws is ignored. */
   onEvent?: (event: SessionEvent) => void;
+  /** How long after its password was last checked a session counts as recent (sudo); 10 min. */
+  sudoTtlMs?: number;
 }
 
 /**
@@ -74,6 +76,8 @@ interface SessionDoc {
   expiresAt: Date;
   userAgent?: string;
   ip?: string;
+  /** When the password was last checked for this session: at create, then by reauthenticate. */
+  authenticatedAt?: Date;
 }
 
 /** The store's epoch counter: one document, `_id: "epoch"`. */
@@ -152,6 +156,7 @@ export default class SessioningConcept {
   private readonly touchIntervalMs: number;
   private readonly onEvent?: (event: SessionEvent) => void;
   private indexes?: Promise<void>;
+  readonly #sudoTtlMs: number;
 
   constructor(db: Db, options: SessioningOptions = {}) {
     this.sessions = db.collection<SessionDoc>("Sessioning.sessions");
@@ -170,6 +175,7 @@ export default class SessioningConcept {
       throw new RangeError("Cannot create Sessioning: idleTtlMs must not exceed absoluteTtlMs");
     }
     this.onEvent = options.onEvent;
+    this.#sudoTtlMs = checkDuration("sudoTtlMs", options.sudoTtlMs, 10 * MINUTE, 1);
   }
 
   /**
@@ -330,6 +336,7 @@ export default class SessioningConcept {
         lastSeenAt: now,
         absoluteExpiresAt,
         expiresAt: this.expiresAfter(now, absoluteExpiresAt),
+        authenticatedAt: now,
       };
       if (agent) doc.userAgent = agent;
       if (ip) doc.ip = ip;
@@ -615,4 +622,156 @@ export default class SessioningConcept {
       return info;
     });
   }
+
+  /**
+   * reauthenticate (session: String): (id: String, authenticatedAt: Date)
+   *
+   * requires: a live session with that token (whose user's password the caller has just
+   *   verified: the reauthenticate sync calls this only after PasswordAuthentication did).
+   * effects: sets the session's authenticatedAt to now, so it counts as recently authenticated
+   *   (`_getSudo`) for the sudo TTL; nothing else changes (token, expiry). Returns its public id
+   *   and the new authenticatedAt.
+   * errors: `Cannot reauthenticate session: no such session`.
+   */
+  async reauthenticate(
+    input: { session: string },
+  ): Promise<{ id: string; authenticatedAt: Date } | { error: string }> {
+    const fail = { error: `Cannot reauthenticate session: ${NO_SESSION}` };
+    if (!isDict(input)) return fail;
+    const now = this.now();
+    const doc = await this.live(input.session, now);
+    if (!doc) return fail;
+    const { matchedCount } = await this.sessions.updateOne(
+      { _id: doc._id, hash: doc.hash, expiresAt: { $gt: now } },
+      { $set: { authenticatedAt: now } },
+    );
+    return matchedCount === 1 ? { id: doc._id, authenticatedAt: now } : fail;
+  }
+
+  /**
+   * revokeById (id: String): (user: User)
+   *
+   * requires: a live session with public id `id` (any user's: for administrators).
+   * effects: removes it and returns whose it was. Emits `revoked` with reason `forced`.
+   * errors: `Cannot revoke session: no such session` (also for a malformed id).
+   */
+  async revokeById(input: { id: string }): Promise<{ user: ID } | { error: string }> {
+    const fail = { error: `Cannot revoke session: ${NO_SESSION}` };
+    if (!isDict(input) || !isPublicId(input.id)) return fail;
+    const now = this.now();
+    await this.ready();
+    const doc = await this.sessions.findOneAndDelete(
+      { _id: input.id, expiresAt: { $gt: now } },
+      { projection: { user: 1 }, includeResultMetadata: false },
+    );
+    if (!doc) return fail;
+    this.emit({ type: "revoked", id: input.id, user: doc.user, at: now, reason: "forced" });
+    return { user: doc.user };
+  }
+
+  /**
+   * _listSessions (limit: Number, before?: String, user?: User):
+   *   (id, user, createdAt, lastSeenAt, expiresAt, userAgent?, ip?, cursor)
+   *
+   * Live sessions of every user (or of `user`), newest first (ties by id), at most `limit`
+   * (1-1000); with `before` (the `cursor` of a row of an earlier page), only those after that row
+   * in this order. Never a secret or hash. `[{ error }]` for a bad limit, cursor or user.
+   */
+  async _listSessions(
+    input: { limit: number; before?: string; user?: ID },
+  ): Promise<Array<SessionInfo & { user: ID; cursor: string } | { error: string }>> {
+    if (!isDict(input)) return [{ error: "Cannot list sessions: expected { limit }" }];
+    const { limit, before, user } = input;
+    if (!Number.isSafeInteger(limit) || (limit as number) < 1 || (limit as number) > 1000) {
+      return [{ error: "Cannot list sessions: limit must be a whole number from 1 to 1000" }];
+    }
+    if (user !== undefined && !isUser(user)) {
+      return [{ error: `Cannot list sessions: ${USER_REASON}` }];
+    }
+    const now = this.now();
+    const filter: Record<string, unknown> = { expiresAt: { $gt: now } };
+    if (user !== undefined) filter.user = user;
+    if (before !== undefined) {
+      const at = parseCursor(before);
+      if (!at) return [{ error: "Cannot list sessions: before must be a cursor from a listing" }];
+      filter.$or = [
+        { createdAt: { $lt: at.createdAt } },
+        { createdAt: at.createdAt, _id: { $gt: at.id } },
+      ];
+    }
+    await this.ready();
+    const docs = await this.sessions
+      .find(filter, { projection: { hash: 0, absoluteExpiresAt: 0 } })
+      .sort({ createdAt: -1, _id: 1 })
+      .limit(limit as number)
+      .toArray();
+    return docs.map((d) => {
+      const info: SessionInfo & { user: ID; cursor: string } = {
+        id: d._id,
+        user: d.user,
+        createdAt: d.createdAt,
+        lastSeenAt: d.lastSeenAt,
+        expiresAt: d.expiresAt,
+        cursor: `${d.createdAt.getTime()}.${d._id}`,
+      };
+      if (d.userAgent !== undefined) info.userAgent = d.userAgent;
+      if (d.ip !== undefined) info.ip = d.ip;
+      return info;
+    });
+  }
+
+  /**
+   * _countSessions (user?: User): (count: Number)
+   *
+   * How many live sessions there are (of every user, or of `user`): always one result.
+   * `[{ error }]` for a malformed user.
+   */
+  async _countSessions(
+    input: { user?: ID } = {},
+  ): Promise<Array<{ count: number } | { error: string }>> {
+    const user = isDict(input) ? input.user : undefined;
+    if (user !== undefined && !isUser(user)) {
+      return [{ error: `Cannot count sessions: ${USER_REASON}` }];
+    }
+    const filter: Record<string, unknown> = { expiresAt: { $gt: this.now() } };
+    if (user !== undefined) filter.user = user;
+    await this.ready();
+    return [{ count: await this.sessions.countDocuments(filter) }];
+  }
+
+  /**
+   * _getSudo (id: String): (authenticatedAt: Date, until: Date, recent: Boolean)
+   *
+   * When the live session with public id `id` last had its password checked (at create, or by
+   * `reauthenticate`; a session made before this was recorded counts from its creation), until
+   * when that counts as recent (+ the sudo TTL), and whether it still does now. `[]` for no such
+   * live session; `[{ error }]` for a malformed id.
+   */
+  async _getSudo(
+    input: { id: string },
+  ): Promise<Array<{ authenticatedAt: Date; until: Date; recent: boolean } | { error: string }>> {
+    if (!isDict(input) || !isPublicId(input.id)) {
+      return [{ error: "Cannot get sudo state: id must be a session's public id" }];
+    }
+    const now = this.now();
+    await this.ready();
+    const doc = await this.sessions.findOne(
+      { _id: input.id, expiresAt: { $gt: now } },
+      { projection: { authenticatedAt: 1, createdAt: 1 } },
+    );
+    if (!doc) return [];
+    const authenticatedAt = doc.authenticatedAt instanceof Date
+      ? doc.authenticatedAt
+      : doc.createdAt;
+    const until = new Date(authenticatedAt.getTime() + this.#sudoTtlMs);
+    return [{ authenticatedAt, until, recent: until.getTime() > now.getTime() }];
+  }
+}
+
+/** A listing cursor `<createdAt ms>.<public id>` read back; undefined when malformed. */
+function parseCursor(cursor: unknown): { createdAt: Date; id: string } | undefined {
+  if (typeof cursor !== "string" || cursor.length > 64) return undefined;
+  const m = /^(\d{1,15})\.(.+)$/.exec(cursor);
+  if (!m || !isPublicId(m[2])) return undefined;
+  return { createdAt: new Date(Number(m[1])), id: m[2] };
 }
