@@ -58,6 +58,12 @@ export interface Config {
   };
   /** The sync engine's log level. */
   syncLogging: "off" | "trace" | "verbose";
+  /**
+   * The metrics listener (`GET /metrics`): off unless METRICS_PORT is set; on METRICS_HOST
+   * (127.0.0.1 by default); with METRICS_TOKEN, a bearer token is required (it must be set when
+   * METRICS_HOST is not a loopback address).
+   */
+  metrics: { port?: number; host: string; token?: string };
 }
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -200,6 +206,24 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     ? { cert: readPem("TLS_CERT_FILE", certFile), key: readPem("TLS_KEY_FILE", keyFile) }
     : undefined;
 
+  const metricsPort = get("METRICS_PORT");
+  const metrics = {
+    port: metricsPort === undefined
+      ? undefined
+      : parseInteger("METRICS_PORT", metricsPort, 0, 65535),
+    host: get("METRICS_HOST") ?? "127.0.0.1",
+    token: get("METRICS_TOKEN"),
+  };
+  if (metrics.token !== undefined && !/^[\x21-\x7e]{16,256}$/.test(metrics.token)) {
+    throw new ConfigError("METRICS_TOKEN", "must be 16-256 printable characters without spaces");
+  }
+  if (
+    metrics.port !== undefined && metrics.token === undefined &&
+    !/^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(metrics.host)
+  ) {
+    throw new ConfigError("METRICS_TOKEN", "must be set when METRICS_HOST is not loopback");
+  }
+
   const port = get("PORT");
   return {
     port: port === undefined ? 8000 : parseInteger("PORT", port, 0, 65535),
@@ -239,6 +263,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       windowMs: duration("LOGIN_WINDOW", 10 * UNITS.m),
     },
     syncLogging,
+    metrics,
     adminUsernames: parseUsernames("ADMIN_USERNAMES", get("ADMIN_USERNAMES") ?? ""),
   };
 }

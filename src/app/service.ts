@@ -10,14 +10,21 @@ import { createApp, type HealthCheck } from "../http/app.ts";
 import { MAX_BODY_BYTES } from "../http/body.ts";
 import { serveHttp } from "../http/server.ts";
 import { syncs } from "../syncs/mod.ts";
-import { jsonLineSink, Logger, type LogSink } from "../utils/log.ts";
+import { jsonLineSink, type LogEntry, Logger, type LogSink } from "../utils/log.ts";
+import type { SessionEvent } from "../concepts/Sessioning/SessioningConcept.ts";
 import { createConcepts } from "./concepts.ts";
 import { getDb } from "./database.ts";
+import { ServiceMetrics } from "../observability/metrics.ts";
+import { serveMetrics } from "../observability/endpoint.ts";
+import { driverMetrics, mongoStoreReader } from "../observability/store_metrics.ts";
+import type { HttpServer } from "../http/server.ts";
 import { applyInitialAdmins } from "./initial_admins.ts";
 
 export interface Service {
   /** The address the HTTP server listens on. */
   url: string;
+  /** The metrics listener's address (`.../metrics`), when METRICS_PORT is set. */
+  metricsUrl?: string;
   store: "embedded" | "mongodb";
   /** Stops the HTTP server, then closes the database (and an embedded server with it). */
   close(): Promise<void>;
@@ -85,18 +92,25 @@ export async function startService(
       serverSelectionTimeoutMS: Math.min(1000, config.storeTimeoutMs),
       connectTimeoutMS: Math.min(1000, config.storeTimeoutMs),
       heartbeatFrequencyMS: 1000,
+      // Failed commands are counted (store_errors_total): the driver emits command events only
+      // with this on (its cost per command is in README "Observability").
+      monitorCommands: true,
     },
   });
   const [db, client] = conn;
+  let metrics: ServiceMetrics | undefined;
+  let metricsServer: HttpServer | undefined;
   try {
+    // Created before the concepts so the Sessioning events reach it from the first one.
+    let observeSession: (event: SessionEvent) => void = () => {};
     const concepts = createConcepts(db, {
       engine: { logging: SYNC_LOGGING[config.syncLogging], logger: new Logger(log) },
       requesting: { ...config.requesting, storeTimeoutMs: config.storeTimeoutMs },
       sessioning: {
         ...config.session,
-        // Session events carry the public id only, never the token: safe to log.
-        onEvent: ({ type, id, at }) =>
-          log({ time: at.toISOString(), level: "info", msg: `session ${type}`, sessionId: id }),
+        // Session events carry the public id only, never the token: safe to log. The same
+        // events drive the session counters (one source).
+        onEvent: (event) => observeSession(event),
       },
       rateLimiting: { limit: config.login.maxFailures, windowMs: config.login.windowMs },
       // Administrators' actions: who, what, to whom and when (ids only, never a token).
@@ -106,6 +120,17 @@ export async function startService(
       },
     });
     concepts.Engine.register(syncs);
+    const sessionMetrics = new ServiceMetrics({
+      store: mongoStoreReader(db),
+      engineStats: () => concepts.Engine.stats(),
+      pendingRequests: () => concepts.Requesting.pendingCount,
+    });
+    metrics = sessionMetrics;
+    driverMetrics(sessionMetrics.registry, client, (op) => sessionMetrics.storeError(op));
+    observeSession = (event) => {
+      sessionMetrics.observe(event);
+      logSessionEvent(log, event);
+    };
     const admins = await applyInitialAdmins(concepts, config.adminUsernames);
     log({
       time: new Date().toISOString(),
@@ -123,6 +148,7 @@ export async function startService(
       health: readiness(db, 900),
       store: conn.store,
       log: (entry) => log({ level: "info", msg: "http", ...entry }),
+      observe: (r) => sessionMetrics.httpRequest(r.route, r.method, r.status, r.seconds, r.kind),
       config: {
         ...config.http,
         sessionCookieMaxAgeSec: Math.floor(config.session.absoluteTtlMs / 1000),
@@ -138,20 +164,52 @@ export async function startService(
       handler: app.fetch,
       log: (event) => log({ time: new Date().toISOString(), ...event }),
     });
+    if (config.metrics.port !== undefined) {
+      metricsServer = serveMetrics({
+        hostname: config.metrics.host,
+        port: config.metrics.port,
+        token: config.metrics.token,
+        metrics: sessionMetrics,
+        limits: config.server,
+        log: (event) => log({ time: new Date().toISOString(), component: "metrics", ...event }),
+      });
+    }
     const addr = server.addr;
     const url = `${config.tls ? "https" : "http"}://${
       addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname
     }:${addr.port}`;
     return {
       url,
+      metricsUrl: metricsServer && `http://${hostPort(metricsServer.addr)}/metrics`,
       store: conn.store,
       async close() {
         await server.shutdown();
+        await metricsServer?.shutdown();
+        sessionMetrics.close();
         await client.close();
       },
     };
   } catch (e) {
+    await metricsServer?.shutdown();
+    metrics?.close();
     await client.close();
     throw e;
   }
+}
+
+function hostPort(addr: Deno.NetAddr): string {
+  return `${addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname}:${addr.port}`;
+}
+
+/** Ended sessions with their reason, creations and refusals: one log line each (not checks). */
+function logSessionEvent(log: LogSink, event: SessionEvent): void {
+  if (event.type === "validated") return;
+  const line: LogEntry = {
+    time: event.at.toISOString(),
+    level: "info",
+    msg: `session ${event.type}`,
+    sessionId: event.id,
+  };
+  if (event.type === "revoked" || event.type === "rejected") line.reason = event.reason;
+  log(line);
 }
