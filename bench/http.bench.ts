@@ -1,0 +1,485 @@
+/**
+ * The HTTP benchmark of `deno task bench` (issue #10's targets), all measured in one run on
+ * loopback: the service (default embedded mode, `deno task start`'s flags) against
+ *
+ * - the floor: a bare `Deno.serve` answering `{"ok":true}` (bench/floor_server.ts);
+ * - express 5 + express-session with its MemoryStore, and with connect-mongo (default options) on
+ *   a standalone `deno task db`, under Node when it is installed (bench/peers/; installed with npm
+ *   on first use), else skipped with a note.
+ *
+ * Servers run pinned to CPU 0 and wrk to CPU 1 when `taskset` exists. Each target is loaded by
+ * `wrk -c CONNECTIONS` for SECONDS, in ROUNDS interleaved rounds after a warm-up; the CPU a request
+ * costs is the servers' user+system time (from /proc, the store's process included for
+ * connect-mongo) over the requests wrk completed. Ratios are taken within each round, then the
+ * median is printed. Finally the service is profiled under `_getUser` load and its CPU split into
+ * HTTP+engine, driver and store. Settings: BENCH_HTTP_SESSIONS (default "10000,1000000"),
+ * BENCH_HTTP_ROUNDS (3), BENCH_HTTP_SECONDS (5), BENCH_HTTP_CONNECTIONS (50).
+ */
+import { MongoClient } from "mongodb";
+import { join } from "node:path";
+import { newToken } from "../src/utils/token.ts";
+import { envInt } from "./stats.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const CLK_TCK = 100;
+
+interface Target {
+  name: string;
+  url: string;
+  method: "GET" | "POST";
+  cookie?: string;
+  /** Processes whose CPU the target's requests cost. */
+  pids: number[];
+}
+
+interface Sample {
+  rps: number;
+  p50ms: number;
+  p99ms: number;
+  cpuUsPerReq: number;
+}
+
+async function has(command: string, args: string[] = ["--version"]): Promise<boolean> {
+  try {
+    const out = await new Deno.Command(command, { args, stdout: "null", stderr: "null" }).output();
+    return out.code === 0 || command === "wrk";
+  } catch {
+    return false;
+  }
+}
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+interface Child {
+  pid: number;
+  stop(signal?: Deno.Signal): Promise<void>;
+}
+
+/** Starts a process pinned to CPU 0 (when possible); resolves once it printed `ready`. */
+async function spawn(
+  cmd: string[],
+  env: Record<string, string>,
+  ready: RegExp,
+  pin: boolean,
+): Promise<Child> {
+  const [command, ...args] = pin ? ["taskset", "-c", "0", ...cmd] : cmd;
+  const child = new Deno.Command(command, {
+    args,
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let text = "";
+  let seen!: () => void;
+  const started = new Promise<void>((r) => seen = r);
+  const pump = async (s: ReadableStream<Uint8Array>) => {
+    const d = new TextDecoder();
+    for await (const chunk of s) {
+      if (text.length < 100_000) text += d.decode(chunk);
+      if (ready.test(text)) seen();
+    }
+  };
+  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const ok = await Promise.race([
+    started.then(() => true),
+    child.status.then(() => false),
+    new Promise<boolean>((r) => timer = setTimeout(() => r(false), 60_000)),
+  ]);
+  clearTimeout(timer);
+  const stop = async (signal: Deno.Signal = "SIGTERM") => {
+    try {
+      child.kill(signal);
+    } catch { /* gone */ }
+    await child.status;
+    await pumps.catch(() => {});
+  };
+  if (!ok) {
+    await stop("SIGKILL");
+    throw new Error(`Cannot start ${cmd.join(" ")}\n${text.slice(-2000)}`);
+  }
+  return { pid: child.pid, stop };
+}
+
+/** One wrk run; `null` when wrk completed nothing. */
+async function wrk(target: Target, seconds: number, connections: number, pin: boolean) {
+  const script = await Deno.makeTempFile({ suffix: ".lua" });
+  const lines = [`wrk.method = "${target.method}"`];
+  if (target.method === "POST") {
+    lines.push(`wrk.body = "{}"`, `wrk.headers["Content-Type"] = "application/json"`);
+  }
+  if (target.cookie) lines.push(`wrk.headers["Cookie"] = "${target.cookie}"`);
+  await Deno.writeTextFile(script, lines.join("\n") + "\n");
+  const args = [
+    "-t1",
+    `-c${connections}`,
+    `-d${seconds}s`,
+    "--latency",
+    "-s",
+    script,
+    target.url,
+  ];
+  const before = target.pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  const out = await new Deno.Command(pin ? "taskset" : "wrk", {
+    args: pin ? ["-c", "1", "wrk", ...args] : args,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const after = target.pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  await Deno.remove(script);
+  const text = new TextDecoder().decode(out.stdout);
+  const requests = Number(/(\d+) requests in/.exec(text)?.[1] ?? 0);
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(text)?.[1] ?? 0);
+  if (requests === 0) return null;
+  if (non2xx > 0) throw new Error(`${target.name}: ${non2xx} of ${requests} answers were not 2xx`);
+  const ms = (label: string) => {
+    const m = new RegExp(`\\s${label}%\\s+([\\d.]+)(us|ms|s)`).exec(text);
+    if (!m) return NaN;
+    return Number(m[1]) * (m[2] === "us" ? 0.001 : m[2] === "s" ? 1000 : 1);
+  };
+  return {
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1] ?? 0),
+    p50ms: ms("50"),
+    p99ms: ms("99"),
+    cpuUsPerReq: ((after - before) * 1e6) / requests,
+  } satisfies Sample;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s[Math.floor((s.length - 1) / 2)];
+};
+
+/** Makes `n` more sessions for `user` in the service's store (the hashes of real tokens). */
+async function seedSessions(socketPath: string, user: string, n: number): Promise<void> {
+  const client = new MongoClient(
+    `mongodb://${encodeURIComponent(socketPath)}/?directConnection=true`,
+  );
+  await client.connect();
+  try {
+    const sessions = client.db("sessions").collection<{ _id: string }>("Sessioning.sessions");
+    const now = Date.now();
+    for (let i = 0; i < n; i += 10_000) {
+      const docs = [];
+      for (let j = i; j < Math.min(n, i + 10_000); j++) {
+        const { id, hash } = newToken();
+        docs.push({
+          _id: id,
+          user: `${user}-${j % 1000}`,
+          hash,
+          createdAt: new Date(now),
+          lastSeenAt: new Date(now),
+          absoluteExpiresAt: new Date(now + 7 * 86_400_000),
+          expiresAt: new Date(now + 86_400_000),
+          userAgent:
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36",
+          ip: "127.0.0.1",
+        });
+      }
+      await sessions.insertMany(docs, { ordered: false });
+    }
+  } finally {
+    await client.close();
+  }
+}
+
+async function serviceProcess(pin: boolean, extraArgs: string[] = []) {
+  const dataDir = await Deno.makeTempDir({ prefix: "bench-svc-" });
+  const port = freePort();
+  const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
+  const flags = (config.tasks.start as string).split(/\s+/).filter((w) => w.startsWith("--"));
+  const child = await spawn(
+    [Deno.execPath(), "run", ...flags, ...extraArgs, join(ROOT, "src/main.ts")],
+    {
+      PORT: String(port),
+      DATA_DIR: dataDir,
+      SESSION_COOKIE_SECURE: "false",
+      LOGIN_MAX_FAILURES: "1000000",
+      NO_COLOR: "1",
+    },
+    /"msg":"listening"/,
+    pin,
+  );
+  const base = `http://127.0.0.1:${port}`;
+  const reg = await fetch(`${base}/api/auth/register`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username: "bench", password: "bench password 1" }),
+  });
+  if (reg.status !== 201) throw new Error(`Cannot register the bench user: ${reg.status}`);
+  const cookie = reg.headers.getSetCookie().find((c) => c.startsWith("session="))!.split(";")[0];
+  await reg.body?.cancel();
+  return { child, base, cookie, dataDir };
+}
+
+/**
+ * The share of a profile's busy samples by the part of the service they were spent for: each
+ * sample goes to the nearest frame on its stack that belongs to the store, the driver or our code
+ * (HTTP server, Hono, engine, syncs, concepts), so time in V8 builtins, streams and GC called from
+ * there counts for its caller; samples with none of those on the stack are the runtime's.
+ */
+export function cpuSplit(profile: {
+  nodes: Array<
+    { id: number; callFrame: { url: string; functionName: string }; children?: number[] }
+  >;
+  samples: number[];
+}): Record<string, number> {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const partOf = (url: string): string | undefined =>
+    /\/src\/embedded_mongo\/|\/mingo@/.test(url)
+      ? "store (embedded server, mingo)"
+      : /\/mongodb@|\/bson@/.test(url)
+      ? "driver (mongodb, bson)"
+      : /\/src\/|\/hono@/.test(url)
+      ? "HTTP, engine, syncs, concepts (ours, Hono)"
+      : undefined;
+  const memo = new Map<number, string>();
+  const classify = (id: number): string => {
+    const known = memo.get(id);
+    if (known) return known;
+    const node = byId.get(id)!;
+    const part = partOf(node.callFrame.url) ??
+      (parent.has(id) ? classify(parent.get(id)!) : "runtime (Deno, V8, GC, idle excluded)");
+    memo.set(id, part);
+    return part;
+  };
+  const parts: Record<string, number> = {};
+  let total = 0;
+  for (const id of profile.samples) {
+    if (byId.get(id)!.callFrame.functionName === "(idle)") continue;
+    const part = classify(id);
+    parts[part] = (parts[part] ?? 0) + 1;
+    total++;
+  }
+  for (const k of Object.keys(parts)) parts[k] = parts[k] / total;
+  return parts;
+}
+
+export async function benchHttp(log: (line: string) => void = console.log): Promise<void> {
+  if (!await has("wrk")) {
+    log("HTTP benchmark skipped: wrk is not installed (apt-get install -y wrk)");
+    return;
+  }
+  const pin = await has("taskset", ["-c", "0", "true"]);
+  const sizes = (Deno.env.get("BENCH_HTTP_SESSIONS") ?? "10000,1000000").split(",").map(Number);
+  const rounds = envInt("BENCH_HTTP_ROUNDS", 3);
+  const seconds = envInt("BENCH_HTTP_SECONDS", 5);
+  const connections = envInt("BENCH_HTTP_CONNECTIONS", 50);
+  const peersDir = join(ROOT, "bench/peers");
+  let node = await has("node");
+  if (node) {
+    try {
+      await Deno.stat(join(peersDir, "node_modules/express"));
+    } catch {
+      log("installing the Node peers (npm ci in bench/peers) ...");
+      const out = await new Deno.Command("npm", {
+        args: ["ci", "--no-audit", "--no-fund", "--silent"],
+        cwd: peersDir,
+      }).output();
+      node = out.code === 0;
+      if (!node) log("Cannot install the Node peers: express rows skipped");
+    }
+  } else log("node is not installed: the express rows are skipped");
+
+  for (const size of sizes) {
+    log(
+      `\nHTTP, ${size} sessions in the store, ${rounds} rounds of ${seconds} s, ` +
+        `${connections} connections${pin ? ", servers on CPU 0, wrk on CPU 1" : ""}`,
+    );
+    const started: Child[] = [];
+    const dirs: string[] = [];
+    try {
+      const svc = await serviceProcess(pin);
+      started.push(svc.child);
+      dirs.push(svc.dataDir);
+      await seedSessions(join(svc.dataDir, "mongod.sock"), "seed", size - 1);
+      const floorPort = freePort();
+      const floor = await spawn(
+        [Deno.execPath(), "run", "--allow-net", "--allow-env", join(ROOT, "bench/floor_server.ts")],
+        { PORT: String(floorPort) },
+        /listening/,
+        pin,
+      );
+      started.push(floor);
+      const targets: Target[] = [
+        {
+          name: "floor: Deno.serve {ok:true}",
+          url: `http://127.0.0.1:${floorPort}/`,
+          method: "GET",
+          pids: [floor.pid],
+        },
+        {
+          name: "POST /api/ping",
+          url: `${svc.base}/api/ping`,
+          method: "POST",
+          pids: [svc.child.pid],
+        },
+        {
+          name: "POST /api/Sessioning/_getUser",
+          url: `${svc.base}/api/Sessioning/_getUser`,
+          method: "POST",
+          cookie: svc.cookie,
+          pids: [svc.child.pid],
+        },
+        {
+          name: "GET /api/auth/me",
+          url: `${svc.base}/api/auth/me`,
+          method: "GET",
+          cookie: svc.cookie,
+          pids: [svc.child.pid],
+        },
+      ];
+      if (node && size <= 100_000) {
+        for (const mongo of [false, true]) {
+          const port = freePort();
+          const env: Record<string, string> = { PORT: String(port), SEED: String(size - 1) };
+          const pids: number[] = [];
+          if (mongo) {
+            const dbDir = await Deno.makeTempDir({ prefix: "bench-db-" });
+            dirs.push(dbDir);
+            const dbPort = freePort();
+            const db = await spawn(
+              [
+                Deno.execPath(),
+                "run",
+                "-A",
+                join(ROOT, "src/app/store_cli.ts"),
+                "--port",
+                String(dbPort),
+                "--dbpath",
+                dbDir,
+              ],
+              {},
+              /"msg":"listening"/,
+              pin,
+            );
+            started.push(db);
+            pids.push(db.pid);
+            env.MONGO_URL = `mongodb://127.0.0.1:${dbPort}/bench?directConnection=true`;
+          }
+          const peer = await spawn(["node", join(peersDir, "server.mjs")], env, /listening/, pin);
+          started.push(peer);
+          pids.push(peer.pid);
+          const login = await fetch(`http://127.0.0.1:${port}/login`, { method: "POST" });
+          const cookie = login.headers.getSetCookie()[0].split(";")[0];
+          await login.body?.cancel();
+          targets.push({
+            name: mongo ? "express-session + connect-mongo" : "express-session + MemoryStore",
+            url: `http://127.0.0.1:${port}/whoami`,
+            method: "GET",
+            cookie,
+            pids,
+          });
+        }
+      }
+      for (const t of targets) await wrk(t, 1, connections, pin); // warm-up
+      const samples = new Map<string, Sample[]>(targets.map((t) => [t.name, []]));
+      const ratios = new Map<string, number[]>();
+      const addRatio = (key: string, v: number) => {
+        if (!Number.isFinite(v)) return;
+        ratios.set(key, [...(ratios.get(key) ?? []), v]);
+      };
+      for (let r = 0; r < rounds; r++) {
+        const round = new Map<string, Sample>();
+        for (const t of targets) {
+          const s = await wrk(t, seconds, connections, pin);
+          if (s) {
+            samples.get(t.name)!.push(s);
+            round.set(t.name, s);
+          }
+        }
+        const floorS = round.get(targets[0].name);
+        const getUser = round.get("POST /api/Sessioning/_getUser");
+        for (const [name, s] of round) {
+          if (floorS) addRatio(`${name} cpu/floor`, s.cpuUsPerReq / floorS.cpuUsPerReq);
+        }
+        const me = round.get("GET /api/auth/me");
+        if (me && getUser) addRatio("me/getUser cpu", me.cpuUsPerReq / getUser.cpuUsPerReq);
+        for (const peer of ["express-session + MemoryStore", "express-session + connect-mongo"]) {
+          const p = round.get(peer);
+          if (p && getUser) addRatio(`getUser rps / ${peer}`, getUser.rps / p.rps);
+        }
+      }
+      log(
+        "target".padEnd(36) + "req/s".padStart(9) + "p50 ms".padStart(8) + "p99 ms".padStart(8) +
+          "CPU us/req".padStart(12) + "x floor CPU".padStart(13),
+      );
+      for (const t of targets) {
+        const s = samples.get(t.name)!;
+        if (s.length === 0) continue;
+        log(
+          t.name.padEnd(36) +
+            String(Math.round(median(s.map((x) => x.rps)))).padStart(9) +
+            median(s.map((x) => x.p50ms)).toFixed(2).padStart(8) +
+            median(s.map((x) => x.p99ms)).toFixed(2).padStart(8) +
+            median(s.map((x) => x.cpuUsPerReq)).toFixed(1).padStart(12) +
+            (median(ratios.get(`${t.name} cpu/floor`) ?? []).toFixed(1) + "x").padStart(13),
+        );
+      }
+      for (
+        const key of [
+          "me/getUser cpu",
+          "getUser rps / express-session + MemoryStore",
+          "getUser rps / express-session + connect-mongo",
+        ]
+      ) {
+        const v = ratios.get(key);
+        if (v) log(`${key}: ${median(v).toFixed(2)}x (median of ${v.length} rounds)`);
+      }
+    } finally {
+      for (const c of started.reverse()) await c.stop();
+      for (const d of dirs) await Deno.remove(d, { recursive: true }).catch(() => {});
+    }
+  }
+
+  // Where a validated request's CPU goes: the service profiled under _getUser load.
+  const profDir = await Deno.makeTempDir({ prefix: "bench-prof-" });
+  const svc = await serviceProcess(pin, ["--cpu-prof", `--cpu-prof-dir=${profDir}`]);
+  try {
+    await seedSessions(join(svc.dataDir, "mongod.sock"), "seed", 9999);
+    await wrk(
+      {
+        name: "profile",
+        url: `${svc.base}/api/Sessioning/_getUser`,
+        method: "POST",
+        cookie: svc.cookie,
+        pids: [svc.child.pid],
+      },
+      seconds,
+      connections,
+      pin,
+    );
+    await svc.child.stop("SIGINT");
+    const [file] = [...Deno.readDirSync(profDir)].filter((f) => f.name.endsWith(".cpuprofile"));
+    if (!file) {
+      log("CPU split: no profile was written");
+    } else {
+      const split = cpuSplit(JSON.parse(await Deno.readTextFile(join(profDir, file.name))));
+      log("\nCPU split of POST /api/Sessioning/_getUser (share of busy samples, --cpu-prof):");
+      for (const [part, share] of Object.entries(split).sort((a, b) => b[1] - a[1])) {
+        log(`  ${part.padEnd(44)}${(share * 100).toFixed(1).padStart(6)}%`);
+      }
+    }
+  } finally {
+    await svc.child.stop();
+    await Deno.remove(profDir, { recursive: true }).catch(() => {});
+    await Deno.remove(svc.dataDir, { recursive: true }).catch(() => {});
+  }
+}
+
+if (import.meta.main) await benchHttp();
