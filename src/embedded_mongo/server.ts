@@ -12,6 +12,7 @@
  */
 import type { Document } from "bson";
 import { runCommand } from "./commands/mod.ts";
+import { ProtocolError } from "./errors.ts";
 import { CursorRegistry } from "./query/cursors.ts";
 import { normalizeValue } from "./query/values.ts";
 import type { Store } from "./storage/types.ts";
@@ -21,7 +22,6 @@ import {
   FrameReader,
   OP_QUERY,
   parseMessage,
-  ProtocolError,
 } from "./wire/protocol.ts";
 
 export interface ServerOptions {
@@ -94,7 +94,7 @@ export class MongoServer {
       throw new Error(`Cannot start server: maxConns must be a positive integer`);
     }
     const ttlEvery = options.ttlMonitorIntervalMs ?? 60_000;
-    this.#timers.push(setInterval(() => this.#expireTtl(), ttlEvery));
+    this.#timers.push(setInterval(() => void this.#expireTtl(), ttlEvery));
     this.#timers.push(
       setInterval(() => this.cursors.reap(), options.cursorReapIntervalMs ?? 60_000),
     );
@@ -111,14 +111,11 @@ export class MongoServer {
     };
   }
 
-  #expireTtl(): void {
+  /** One pass of the TTL monitor (it yields to the event loop as it goes; see the store). */
+  async #expireTtl(): Promise<void> {
     try {
-      const n = this.#store.expireTtl(new Date());
-      if (n > 0) {
-        this.#store.durable().catch((e) =>
-          this.#log({ level: "warn", event: "ttl_durable_failed", error: String(e) })
-        );
-      }
+      const n = await this.#store.expireTtl(new Date());
+      if (n > 0) await this.#store.durable();
     } catch (e) {
       this.#log({ level: "warn", event: "ttl_failed", error: String(e) });
     }

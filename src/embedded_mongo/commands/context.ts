@@ -3,8 +3,8 @@
  */
 import type { Document } from "bson";
 import type { CursorRegistry } from "../query/cursors.ts";
-import { CommandError } from "../query/errors.ts";
-import { DuplicateKeyError, IndexError, JournalError, type Store } from "../storage/types.ts";
+import { CommandError, mongoError } from "../errors.ts";
+import type { Store } from "../storage/types.ts";
 
 /** What `serverStatus` reads from the server. */
 export interface ServerInfo {
@@ -94,37 +94,18 @@ export function documentArray(cmd: Document, field: string): Document[] {
   return v as Document[];
 }
 
-/** A `writeErrors` entry for a failed statement. */
+/** A `writeErrors` entry for a failed statement (an unexpected error is thrown on). */
 export function writeError(index: number, e: unknown): Document {
-  if (e instanceof DuplicateKeyError) {
-    return {
-      index,
-      code: 11000,
-      errmsg: e.message,
-      keyPattern: e.keyPattern,
-      keyValue: e.keyValue,
-    };
-  }
-  if (e instanceof CommandError) {
-    return { index, code: e.code, errmsg: e.message, ...e.extra };
-  }
-  if (e instanceof IndexError) return { index, code: e.code, errmsg: e.message };
-  if (e instanceof JournalError) return { index, code: e.code, errmsg: e.message };
-  throw e;
+  const known = mongoError(e);
+  if (!known) throw e;
+  return { index, code: known.code, errmsg: known.message, ...known.extra };
 }
 
 /** Turns a storage error into a command error (duplicate key keeps keyPattern/keyValue). */
 export function asCommandError(e: unknown): never {
-  if (e instanceof DuplicateKeyError) {
-    throw new CommandError(11000, "DuplicateKey", e.message, {
-      keyPattern: e.keyPattern,
-      keyValue: e.keyValue,
-    });
-  }
-  if (e instanceof IndexError || e instanceof JournalError) {
-    throw new CommandError(e.code, e.codeName ?? `Location${e.code}`, e.message);
-  }
-  throw e;
+  const known = mongoError(e);
+  if (!known || e instanceof CommandError) throw e;
+  throw new CommandError(known.code, known.codeName, known.message, known.extra);
 }
 
 export function namespace(ctx: CommandContext, coll: string): string {

@@ -1,6 +1,6 @@
 /** `createIndexes`: builds indexes (unique, sparse, TTL, partial), creating the collection if needed. */
 import type { Document } from "bson";
-import { CommandError } from "../query/errors.ts";
+import { CommandError } from "../errors.ts";
 import type { IndexSpec } from "../storage/types.ts";
 import { asCommandError, collectionName, type Command, documentArray } from "./context.ts";
 

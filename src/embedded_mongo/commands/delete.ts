@@ -1,7 +1,7 @@
 /** `delete`: removes the first (limit 1) or every (limit 0) matching document per statement. */
 import type { Document } from "bson";
 import { matching } from "../query/engine.ts";
-import { failedToParse } from "../query/errors.ts";
+import { failedToParse } from "../errors.ts";
 import { collectionName, type Command, documentArray, writeError } from "./context.ts";
 
 export const deleteCommand: Command = {
@@ -23,12 +23,12 @@ export const deleteCommand: Command = {
           throw failedToParse("The limit field in delete objects must be 0 or 1");
         }
         if (!coll) continue;
-        const victims: Document[] = [];
-        for (const doc of matching(coll, q as Document)) {
-          victims.push(doc);
+        const victims: unknown[] = [];
+        for (const slot of matching(coll, q as Document)) {
+          victims.push(coll.field(slot, "_id"));
           if (limit === 1) break;
         }
-        for (const doc of victims) if (coll.delete(doc._id)) n++;
+        for (const id of victims) if (coll.delete(id)) n++;
       } catch (e) {
         writeErrors.push(writeError(i, e));
         if (ordered) break;

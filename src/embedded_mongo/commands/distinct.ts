@@ -1,7 +1,7 @@
 /** `distinct`: the distinct values of a field (array elements counted one by one). */
 import type { Document } from "bson";
-import { matching } from "../query/engine.ts";
-import { CommandError } from "../query/errors.ts";
+import { compileFilter, decoded, matching } from "../query/engine.ts";
+import { CommandError } from "../errors.ts";
 import { compareValues } from "../query/values.ts";
 import { collectionName, type Command, optionalDocument } from "./context.ts";
 
@@ -54,7 +54,10 @@ export const distinct: Command = {
     const seen = new Set<string>();
     const values: unknown[] = [];
     const others: unknown[] = [];
-    for (const doc of matching(ctx.store.getCollection(ctx.db, name), filter)) {
+    const coll = ctx.store.getCollection(ctx.db, name);
+    const matcher = compileFilter(filter);
+    const docs = coll ? decoded(coll, matching(coll, filter, matcher)) : [];
+    for (const doc of docs) {
       const found: unknown[] = [];
       collect(doc, parts, 0, found);
       for (const v of found) {

@@ -1,6 +1,6 @@
 /** `dropIndexes`: drops one index (by name or key pattern), several, or all but `_id_` ("*"). */
 import type { Document } from "bson";
-import { CommandError } from "../query/errors.ts";
+import { CommandError } from "../errors.ts";
 import { asCommandError, collectionName, type Command } from "./context.ts";
 
 function sameKey(a: Document, b: Document): boolean {

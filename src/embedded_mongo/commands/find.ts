@@ -1,7 +1,12 @@
-/** `find`: filter, sort, projection, skip, limit, batchSize, singleBatch; the rest through a cursor. */
+/**
+ * `find`: filter, sort, projection, skip, limit, batchSize, singleBatch; the rest through a
+ * cursor. Without a sort or a projection, each document goes out as the BSON bytes the store
+ * gives (never built as an object); `findOne({_id})` is one lookup, one field compare and one
+ * copy.
+ */
 import type { Document } from "bson";
-import { compileFilter, matching, project } from "../query/engine.ts";
-import { CommandError } from "../query/errors.ts";
+import { CommandError } from "../errors.ts";
+import { compileFilter, decoded, matching, project } from "../query/engine.ts";
 import { sortComparator } from "../query/values.ts";
 import type { CollectionStore } from "../storage/types.ts";
 import {
@@ -30,21 +35,29 @@ export function effectiveSort(sort: Document | undefined): Document | undefined 
   return Object.keys(out).length ? out : undefined;
 }
 
-function* skipLimit(docs: Iterable<Document>, skip: number, limit: number): Generator<Document> {
+function* skipLimit<T>(items: Iterable<T>, skip: number, limit: number): Generator<T> {
   if (limit <= 0) return;
   let skipped = 0;
   let n = 0;
-  for (const doc of docs) {
+  for (const item of items) {
     if (skipped < skip) {
       skipped++;
       continue;
     }
-    yield doc;
+    yield item;
     if (++n >= limit) return;
   }
 }
 
-/** The documents a find-like query returns, lazily unless sorted. */
+/** The BSON bytes of the documents in `slots`, read as they are reached. */
+function* bsonOf(coll: CollectionStore, slots: Iterable<number>): Generator<Uint8Array> {
+  for (const slot of slots) if (coll.has(slot)) yield coll.bson(slot);
+}
+
+/**
+ * What a find-like query returns, lazily unless sorted: BSON bytes (no projection, no sort) or
+ * documents.
+ */
 export function findDocuments(
   coll: CollectionStore | undefined,
   options: {
@@ -54,20 +67,23 @@ export function findDocuments(
     limit?: number;
     projection?: Document;
   },
-): Iterable<Document> {
+): Iterable<Document | Uint8Array> {
   const matcher = compileFilter(options.filter);
   const sort = effectiveSort(options.sort);
   const skip = options.skip ?? 0;
   const limit = options.limit || Infinity;
-  let docs: Iterable<Document>;
+  const projection = options.projection && Object.keys(options.projection).length > 0
+    ? options.projection
+    : undefined;
+  if (!coll) return project([], projection);
+  const slots = matching(coll, options.filter, matcher);
   if (sort) {
-    const all = [...matching(coll, options.filter, matcher)];
+    const all = [...decoded(coll, slots)];
     all.sort(sortComparator(sort));
-    docs = all.slice(skip, limit === Infinity ? undefined : skip + limit);
-  } else {
-    docs = skipLimit(matching(coll, options.filter, matcher), skip, limit);
+    return project(all.slice(skip, limit === Infinity ? undefined : skip + limit), projection);
   }
-  return project(docs, options.projection);
+  const page = skipLimit(slots, skip, limit);
+  return projection ? project(decoded(coll, page), projection) : bsonOf(coll, page);
 }
 
 export const find: Command = {

@@ -1,7 +1,7 @@
 /** `findAndModify`: one document found (sorted), then updated, replaced or removed, atomically. */
 import type { Document } from "bson";
 import { project } from "../query/engine.ts";
-import { failedToParse } from "../query/errors.ts";
+import { failedToParse } from "../errors.ts";
 import { applyUpdate, sameDocument, upsertDocument } from "../query/update.ts";
 import { asCommandError, collectionName, type Command, optionalDocument } from "./context.ts";
 import { firstMatch, validateUpdate } from "./update.ts";

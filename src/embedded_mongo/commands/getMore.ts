@@ -1,6 +1,6 @@
 /** `getMore`: the next batch of an open cursor. */
 import type { Document } from "bson";
-import { CommandError } from "../query/errors.ts";
+import { CommandError } from "../errors.ts";
 import { collectionName, type Command, namespace, optionalInt } from "./context.ts";
 
 export const getMore: Command = {

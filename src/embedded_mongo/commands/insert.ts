@@ -1,6 +1,6 @@
 /** `insert`: adds documents (an ObjectId `_id` when missing, `_id` first); ordered stops at the first error. */
 import { type Document, ObjectId } from "bson";
-import { CommandError } from "../query/errors.ts";
+import { CommandError } from "../errors.ts";
 import { idFirst } from "../query/update.ts";
 import { collectionName, type Command, documentArray, writeError } from "./context.ts";
 

@@ -1,6 +1,6 @@
 /** `killCursors`: closes the listed cursors. */
 import { type Document, Long } from "bson";
-import { CommandError } from "../query/errors.ts";
+import { CommandError } from "../errors.ts";
 import { collectionName, type Command } from "./context.ts";
 
 export const killCursors: Command = {

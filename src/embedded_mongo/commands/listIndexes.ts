@@ -1,6 +1,6 @@
 /** `listIndexes`: the collection's indexes through a cursor. */
 import type { Document } from "bson";
-import { CommandError } from "../query/errors.ts";
+import { CommandError } from "../errors.ts";
 import { collectionName, type Command, namespace, optionalInt } from "./context.ts";
 
 export const listIndexes: Command = {

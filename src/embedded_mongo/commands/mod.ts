@@ -3,8 +3,7 @@
  * durability after writes, and turns every failure into an `ok: 0` reply.
  */
 import type { Document } from "bson";
-import { CommandError } from "../query/errors.ts";
-import { DuplicateKeyError, IndexError, JournalError } from "../storage/types.ts";
+import { mongoError } from "../errors.ts";
 import { aggregate } from "./aggregate.ts";
 import { buildInfo } from "./buildInfo.ts";
 import type { Command, CommandContext } from "./context.ts";
@@ -64,21 +63,15 @@ const COMMANDS: Record<string, Command> = {
 };
 
 function errorReply(e: unknown): Document {
-  if (e instanceof CommandError) {
-    return { ok: 0, errmsg: e.message, code: e.code, codeName: e.codeName, ...e.extra };
-  }
-  if (e instanceof DuplicateKeyError) {
+  const known = mongoError(e);
+  if (known) {
     return {
       ok: 0,
-      errmsg: e.message,
-      code: 11000,
-      codeName: "DuplicateKey",
-      keyPattern: e.keyPattern,
-      keyValue: e.keyValue,
+      errmsg: known.message,
+      code: known.code,
+      codeName: known.codeName,
+      ...known.extra,
     };
-  }
-  if (e instanceof IndexError || e instanceof JournalError) {
-    return { ok: 0, errmsg: e.message, code: e.code, codeName: e.codeName ?? `Location${e.code}` };
   }
   const message = e instanceof Error ? e.message : String(e);
   return { ok: 0, errmsg: `Cannot run command: ${message}`, code: 1, codeName: "InternalError" };

@@ -3,8 +3,8 @@
  * sort for single updates. Each statement runs in one synchronous stretch, so it is atomic.
  */
 import type { Document } from "bson";
-import { compileFilter, matching } from "../query/engine.ts";
-import { CommandError, failedToParse } from "../query/errors.ts";
+import { compileFilter, decoded, matching } from "../query/engine.ts";
+import { CommandError, failedToParse } from "../errors.ts";
 import {
   applyUpdate,
   sameDocument,
@@ -43,13 +43,14 @@ export function firstMatch(
 ): Document | undefined {
   const effective = effectiveSort(sort);
   const matcher = compileFilter(filter);
+  if (!coll) return undefined;
   if (!effective) {
-    for (const doc of matching(coll, filter, matcher)) return doc;
+    for (const slot of matching(coll, filter, matcher)) return coll.decode(slot);
     return undefined;
   }
   const cmp = sortComparator(effective);
   let best: Document | undefined;
-  for (const doc of matching(coll, filter, matcher)) {
+  for (const doc of decoded(coll, matching(coll, filter, matcher))) {
     if (best === undefined || cmp(doc, best) < 0) best = doc;
   }
   return best;
@@ -85,7 +86,7 @@ export function runUpdateStatement(
   const coll = store.getCollection(db, name);
   const targets: Document[] = [];
   if (multi) {
-    targets.push(...matching(coll, filter as Document));
+    if (coll) targets.push(...decoded(coll, [...matching(coll, filter as Document)]));
   } else {
     const one = firstMatch(coll, filter as Document, stmt.sort as Document | undefined);
     if (one) targets.push(one);

@@ -1,8 +1,16 @@
 /**
  * Open cursors: what a find/aggregate/listIndexes has not yet returned, served in batches by
- * getMore, dropped by killCursors, when exhausted, or after 10 idle minutes.
+ * getMore, dropped by killCursors, when exhausted, or after 10 idle minutes. A cursor yields
+ * documents, or BSON bytes of stored documents (`Uint8Array`), which the reply carries as they are.
  */
 import { BSON, type Document, Long } from "bson";
+
+/** What a cursor yields: a document, or the BSON bytes of one. */
+export type CursorItem = Document | Uint8Array;
+
+function sizeOf(item: CursorItem): number {
+  return item instanceof Uint8Array ? item.length : BSON.calculateObjectSize(item);
+}
 
 /** Default first batch (documents), as MongoDB does. */
 export const DEFAULT_FIRST_BATCH = 101;
@@ -12,14 +20,14 @@ export const CURSOR_IDLE_MS = 10 * 60 * 1000;
 
 interface OpenCursor {
   ns: string;
-  iter: Iterator<Document>;
+  iter: Iterator<CursorItem>;
   /** A document read ahead to learn whether the cursor is exhausted. */
-  pending?: Document;
+  pending?: CursorItem;
   lastUsed: number;
 }
 
 export interface Batch {
-  docs: Document[];
+  docs: CursorItem[];
   /** 0 when the cursor is exhausted (or was never opened). */
   id: Long;
 }
@@ -34,11 +42,11 @@ export class CursorRegistry {
   }
 
   /** Reads up to `limit` documents (and 16 MiB) from `cursor`, then peeks one more. */
-  #fill(cursor: OpenCursor, limit: number): { docs: Document[]; done: boolean } {
-    const docs: Document[] = [];
+  #fill(cursor: OpenCursor, limit: number): { docs: CursorItem[]; done: boolean } {
+    const docs: CursorItem[] = [];
     let bytes = 0;
     while (docs.length < limit) {
-      let doc: Document;
+      let doc: CursorItem;
       if (cursor.pending) {
         doc = cursor.pending;
         cursor.pending = undefined;
@@ -47,7 +55,7 @@ export class CursorRegistry {
         if (r.done) return { docs, done: true };
         doc = r.value;
       }
-      const size = BSON.calculateObjectSize(doc);
+      const size = sizeOf(doc);
       if (docs.length > 0 && bytes + size > MAX_BATCH_BYTES) {
         cursor.pending = doc;
         return { docs, done: false };
@@ -67,7 +75,12 @@ export class CursorRegistry {
    * The first batch of a new cursor over `docs`; the cursor stays open (and gets an id) only
    * when documents remain and `singleBatch` is not set.
    */
-  open(ns: string, docs: Iterable<Document>, batchSize?: number, singleBatch = false): Batch {
+  open(
+    ns: string,
+    docs: Iterable<CursorItem>,
+    batchSize?: number,
+    singleBatch = false,
+  ): Batch {
     const cursor: OpenCursor = { ns, iter: docs[Symbol.iterator](), lastUsed: this.now() };
     const { docs: batch, done } = this.#fill(cursor, batchSize ?? DEFAULT_FIRST_BATCH);
     if (done || singleBatch) {

@@ -1,7 +1,9 @@
 /**
  * Query matching, projection and aggregation through mingo, with JavaScript execution
- * (`$where`, `$function`, `$accumulator`) removed from the operator set and disabled by option,
- * plus the query planner that picks candidates through an index before mingo filters them.
+ * (`$where`, `$function`, `$accumulator`) removed from the operator set and disabled by option.
+ * A simple filter (`simple.ts`) is tested without mingo, reading only the fields it names from
+ * the stored document; mingo is built only for the rest (and, lazily, for a stored value a
+ * simple predicate cannot judge). `matching` walks the candidates the planner (`plan.ts`) picks.
  */
 import type { Document } from "bson";
 import { Aggregator } from "mingo/aggregator";
@@ -14,8 +16,11 @@ import * as projectionOps from "mingo/operators/projection";
 import * as queryOps from "mingo/operators/query";
 import * as windowOps from "mingo/operators/window";
 import type { Options } from "mingo/types";
+import { badValue, CommandError } from "../errors.ts";
+import { MISSING } from "../storage/keys.ts";
 import type { CollectionStore } from "../storage/types.ts";
-import { badValue, CommandError } from "./errors.ts";
+import { candidateSlots } from "./plan.ts";
+import { type Predicate, simplePredicates } from "./simple.ts";
 
 // deno-lint-ignore no-explicit-any
 type Ops = Record<string, any>;
@@ -87,111 +92,91 @@ export function mingoError(e: unknown): never {
   throw badValue(message);
 }
 
-/** A compiled filter: `test(doc)`. */
+/** A compiled filter. */
 export interface Matcher {
+  /** Tests a document object. */
   test(doc: Document): boolean;
+  /** Tests the stored document in `slot`, reading only what the filter needs. */
+  testSlot(coll: CollectionStore, slot: number): boolean;
   readonly empty: boolean;
 }
 
-const MATCH_ALL: Matcher = { test: () => true, empty: true };
+const MATCH_ALL: Matcher = { test: () => true, testSlot: () => true, empty: true };
 
-/** Compiles a filter document with mingo; throws BadValue for a malformed one. */
+function mingoQuery(filter: Document): Query {
+  refuseScripts(filter);
+  try {
+    return new Query(filter, BASE_OPTIONS);
+  } catch (e) {
+    return mingoError(e);
+  }
+}
+
+function mingoTest(query: Query, doc: Document): boolean {
+  try {
+    return query.test(doc);
+  } catch (e) {
+    return mingoError(e);
+  }
+}
+
+/** A matcher over simple predicates; mingo (built on first need) judges what they cannot. */
+function simpleMatcher(filter: Document, preds: Predicate[]): Matcher {
+  let query: Query | undefined;
+  const byMingo = (doc: Document) => mingoTest(query ??= mingoQuery(filter), doc);
+  return {
+    empty: false,
+    test(doc) {
+      for (const p of preds) {
+        const r = p.test(Object.hasOwn(doc, p.field) ? doc[p.field] : MISSING);
+        if (r === undefined) return byMingo(doc);
+        if (!r) return false;
+      }
+      return true;
+    },
+    testSlot(coll, slot) {
+      for (const p of preds) {
+        const r = p.test(coll.field(slot, p.field));
+        if (r === undefined) return byMingo(coll.decode(slot));
+        if (!r) return false;
+      }
+      return true;
+    },
+  };
+}
+
+/** Compiles a filter; throws BadValue for a malformed one. */
 export function compileFilter(filter: unknown): Matcher {
   if (filter === undefined || filter === null) return MATCH_ALL;
   if (typeof filter !== "object" || Array.isArray(filter)) {
     throw new CommandError(14, "TypeMismatch", "Cannot parse filter: it must be an object");
   }
   if (Object.keys(filter).length === 0) return MATCH_ALL;
-  refuseScripts(filter);
-  try {
-    const query = new Query(filter as Document, BASE_OPTIONS);
-    return {
-      empty: false,
-      test(doc) {
-        try {
-          return query.test(doc);
-        } catch (e) {
-          return mingoError(e);
-        }
-      },
-    };
-  } catch (e) {
-    return mingoError(e);
-  }
+  const preds = simplePredicates(filter as Document);
+  if (preds) return simpleMatcher(filter as Document, preds);
+  const query = mingoQuery(filter as Document);
+  return {
+    empty: false,
+    test: (doc) => mingoTest(query, doc),
+    testSlot: (coll, slot) => mingoTest(query, coll.decode(slot)),
+  };
 }
 
-function isPlainObject(v: unknown): v is Document {
-  return v !== null && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype;
-}
-
-/** The value of a top-level equality in a filter (`{f: v}` or `{f: {$eq: v}}`), if any. */
-function equalityValue(value: unknown): { value: unknown } | undefined {
-  if (value instanceof RegExp) return undefined;
-  if (isPlainObject(value)) {
-    const keys = Object.keys(value);
-    if (keys.length === 1 && keys[0] === "$eq") {
-      const v = value.$eq;
-      if (v instanceof RegExp || Array.isArray(v) || isPlainObject(v)) return undefined;
-      return { value: v };
-    }
-    if (keys.some((k) => k[0] === "$")) return undefined;
-    return undefined; // a whole-subdocument equality: scan
-  }
-  if (Array.isArray(value) || value === undefined) return undefined;
-  return { value };
-}
-
-/**
- * Candidate documents for a filter: through `getById` or an index when the filter has a
- * top-level equality on `_id` or an indexed field, otherwise every document. Candidates are a
- * superset of the matches; the caller still filters them with `compileFilter`.
- */
-export function candidates(
-  coll: CollectionStore,
-  filter: Document | undefined,
-): Iterable<Document> {
-  if (filter && isPlainObject(filter)) {
-    const fields: [string, unknown][] = [];
-    for (const [k, v] of Object.entries(filter)) {
-      if (k[0] === "$") {
-        if (k === "$and" && Array.isArray(v)) {
-          for (const part of v) {
-            if (isPlainObject(part)) {
-              for (const [k2, v2] of Object.entries(part)) if (k2[0] !== "$") fields.push([k2, v2]);
-            }
-          }
-        }
-        continue;
-      }
-      fields.push([k, v]);
-    }
-    // _id first: a point lookup.
-    for (const [k, v] of fields) {
-      if (k !== "_id") continue;
-      const eq = equalityValue(v);
-      if (eq && eq.value !== null) {
-        const doc = coll.getById(eq.value);
-        return doc ? [doc] : [];
-      }
-    }
-    for (const [k, v] of fields) {
-      const eq = equalityValue(v);
-      if (!eq || eq.value === null) continue; // null also matches missing fields
-      const found = coll.lookup(k, eq.value);
-      if (found) return found;
-    }
-  }
-  return coll.all();
-}
-
-/** The documents of `coll` matching `filter`, lazily, in candidate order. */
+/** The slots of `coll` whose documents match `filter`, lazily, in candidate order. */
 export function* matching(
   coll: CollectionStore | undefined,
   filter: Document | undefined,
   matcher = compileFilter(filter),
-): Generator<Document> {
+): Generator<number> {
   if (!coll) return;
-  for (const doc of candidates(coll, filter)) if (matcher.test(doc)) yield doc;
+  for (const slot of candidateSlots(coll, filter)) {
+    if (coll.has(slot) && matcher.testSlot(coll, slot)) yield slot;
+  }
+}
+
+/** The documents in `slots`, decoded one by one as they are reached (gone ones skipped). */
+export function* decoded(coll: CollectionStore, slots: Iterable<number>): Generator<Document> {
+  for (const slot of slots) if (coll.has(slot)) yield coll.decode(slot);
 }
 
 /** Applies a find projection to a stream of documents (mingo's `$project` semantics). */

@@ -7,7 +7,7 @@
  */
 import { type Document, ObjectId } from "bson";
 import { update as mingoUpdate } from "mingo/updater";
-import { CommandError, failedToParse, typeMismatch } from "./errors.ts";
+import { CommandError, failedToParse, typeMismatch } from "../errors.ts";
 import { aggregate, mingoOptions, refuseScripts } from "./engine.ts";
 import { cloneDocument, compareValues } from "./values.ts";
 

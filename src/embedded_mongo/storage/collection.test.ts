@@ -290,11 +290,11 @@ Deno.test("expireTtl() removes documents past their TTL at the given time, and o
   c.insert({ _id: "array", at: [new Date(t0 + 500_000), new Date(t0 - 10_000)] });
   c.insert({ _id: "string", at: "2000-01-01" });
   c.insert({ _id: "none" });
-  assert.equal(store.expireTtl(new Date(t0 + 59_999)), 1);
+  assert.equal(await store.expireTtl(new Date(t0 + 59_999)), 1);
   assert.deepEqual(ids(c.all()), ["old", "edge", "new", "string", "none"]);
-  assert.equal(store.expireTtl(new Date(t0 + 90_000)), 2);
+  assert.equal(await store.expireTtl(new Date(t0 + 90_000)), 2);
   assert.deepEqual(ids(c.all()), ["new", "string", "none"]);
-  assert.equal(store.expireTtl(new Date(t0 + 10_000_000)), 1);
+  assert.equal(await store.expireTtl(new Date(t0 + 10_000_000)), 1);
   assert.deepEqual(ids(c.all()), ["string", "none"]);
   await store.close();
 });

@@ -7,26 +7,24 @@
  * `"always"`: fsynced before `durable()` resolves, with group commit), what happens when the
  * disk is full, compaction and crash recovery are described in `persistence.ts`.
  *
- * Costs: `getById` and `lookup` are one hash lookup plus O(matches); `insert`, `replace` and
- * `delete` cost O(indexes) hash operations; `expireTtl` scans each collection that has a TTL
- * index (O(documents) per TTL index per call); `createIndexes` scans the collection once.
- * Measured on a shared 2-core machine with 1M session-like documents (8 fields, indexes on a
- * unique token hash, a user and a TTL date): insert ~9 us, `lookup` ~3 us, `getById` ~1.5 us
- * (about 0.3-0.4 us at 1k documents: the same hash operations, fewer cache misses), about 1 GB
- * of RSS, `expireTtl` ~70-90 ms per call; loading 1M documents from the snapshot ~11 s. With a
- * data folder, every mutation also makes one `write` to the OS before it is applied (measured:
- * insert plus `durable()` ~18-23 us, against ~18 us when records were written in groups).
+ * Documents are kept compact (`codec.ts`: BSON without repeated field names, in slabs, found by
+ * slot through `heap.ts`) and decoded on demand; each index points at slots (`indexes.ts`):
+ * `_id` and equality lookups are hash lookups, ranges over numbers or dates (and the TTL monitor)
+ * walk an ordered index (`sorted.ts`), and a range count is answered from the index alone.
+ * Every change is a `JournalOp` (`ops.ts`) that goes through one `execute` path, live or
+ * replayed (`store.ts`, `collection.ts`).
  *
- * Documents are kept as the very objects the caller hands to `insert`/`replace` and handed out as
- * the very objects kept: callers must treat both as frozen (the command layer passes fresh
- * objects and copies what it reads before changing it).
+ * Measured on a shared 2-core machine with 1M session documents (indexes on `user` and a TTL
+ * date): see the README's benchmarks (`deno task bench`) for RSS per million documents, lookups
+ * at 1k and 1M, the longest event-loop block of a TTL pass and the restart time.
  */
 import type { Document } from "bson";
 import { Persistence } from "./persistence.ts";
 import { Catalog } from "./store.ts";
-import type { CollectionStore, Store, StoreOptions, StoreStatus } from "./types.ts";
+import type { CollectionStore, Store, StoreOptions, StoreStatus, TtlMetrics } from "./types.ts";
 
 export * from "./types.ts";
+export { DuplicateKeyError, IndexError, JournalError } from "../errors.ts";
 
 class MemoryStore implements Store {
   constructor(readonly catalog: Catalog) {}
@@ -49,8 +47,11 @@ class MemoryStore implements Store {
   dropDatabase(db: string): void {
     this.catalog.dropDatabase(db);
   }
-  expireTtl(now: Date): number {
+  expireTtl(now: Date): Promise<number> {
     return this.catalog.expireTtl(now);
+  }
+  ttlMetrics(): TtlMetrics {
+    return this.catalog.ttlMetrics();
   }
   durable(): Promise<void> {
     return Promise.resolve();
@@ -59,6 +60,7 @@ class MemoryStore implements Store {
     return { persistent: false, writable: true, failedWrites: 0 };
   }
   close(): Promise<void> {
+    this.catalog.close();
     return Promise.resolve();
   }
 }
@@ -82,6 +84,7 @@ class PersistentStore extends MemoryStore {
     return this.#persistence.compact();
   }
   override close(): Promise<void> {
+    this.catalog.close();
     this.#closing ??= this.#persistence.close();
     return this.#closing;
   }

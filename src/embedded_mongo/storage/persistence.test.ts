@@ -67,7 +67,7 @@ Deno.test("close() then openStore() keeps documents, indexes, options, and what 
     s.dropDatabase("otherdb");
     s.createCollection("app", "empty");
   });
-  await withStore(dir, (s) => {
+  await withStore(dir, async (s) => {
     const c = s.getCollection("app", "sessions")!;
     assert.deepEqual([...c.all()].map((d) => d._id), ["s1", oid]);
     assert.deepEqual(c.getById("s1"), {
@@ -90,7 +90,7 @@ Deno.test("close() then openStore() keeps documents, indexes, options, and what 
       { name: "empty", options: {} },
     ]);
     assert.deepEqual(s.listDatabases().map((d) => d.name), ["app"]);
-    assert.equal(s.expireTtl(new Date(2000 + 3600_000)), 1);
+    assert.equal(await s.expireTtl(new Date(2000 + 3600_000)), 1);
   });
   await withStore(dir, (s) => {
     assert.deepEqual([...s.getCollection("app", "sessions")!.all()].map((d) => d._id), [oid]);

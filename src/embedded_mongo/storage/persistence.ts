@@ -45,19 +45,19 @@
  * offsets, never contents). A bad record followed by a valid one is corruption of
  * acknowledged data: the open is refused.
  */
-import type { Document } from "bson";
-import { normalizeValue } from "../query/values.ts";
-import type { Catalog } from "./store.ts";
+import { JournalError } from "../errors.ts";
 import type { Journal } from "./collection.ts";
-import { concat, CorruptFileError, frame, readRecords, writeAll } from "./records.ts";
-import { JournalError, type JournalFile, type StoreOptions, type StoreStatus } from "./types.ts";
+import { decodeOp, encodeOp, type JournalOp } from "./ops.ts";
+import { concat, frame, readRecords, writeAll } from "./records.ts";
+import { loadSnapshot, type SnapshotCollection, writeSnapshot } from "./snapshot.ts";
+import type { Catalog } from "./store.ts";
+import type { JournalFile, StoreOptions, StoreStatus } from "./types.ts";
 
 const SNAPSHOT = "snapshot.bson";
 const SNAPSHOT_TMP = "snapshot.tmp";
 const LOCK = "LOCK";
 const JOURNAL_RE = /^journal-(\d{8})\.bson$/;
 const COMPACT_MIN_BYTES = 64 * 1024 * 1024;
-const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
 /** Back-off of the compaction that recovers from a failed fsync: 1 s doubling to 30 s. */
 const RECOVER_FIRST_MS = 1000;
 const RECOVER_MAX_MS = 30_000;
@@ -100,12 +100,6 @@ function syncDir(dir: string): void {
 
 function stderrLog(event: Record<string, unknown>): void {
   console.error(JSON.stringify({ component: "embedded-mongo-storage", ...event }));
-}
-
-/** Docs read back from disk get the same value fixes the wire layer applies to requests. */
-function loaded(op: Document): Document {
-  if (op.d) normalizeValue(op.d);
-  return op;
 }
 
 export class Persistence implements Journal {
@@ -189,39 +183,9 @@ export class Persistence implements Journal {
     const snapshotPath = `${dir}/${SNAPSHOT}`;
     if (exists(snapshotPath)) {
       chmodPrivate(snapshotPath, 0o600);
-      let header: Document | undefined;
-      let footer: Document | undefined;
-      let count = 0;
-      let result;
-      try {
-        result = readRecords(snapshotPath, (op) => {
-          if (!header) {
-            if (op.op !== "snapshot" || op.version !== 1) {
-              throw new CorruptFileError("the first record is not a version 1 snapshot header");
-            }
-            header = op;
-            return;
-          }
-          if (footer) throw new CorruptFileError("records after the end record");
-          if (op.op === "end") {
-            footer = op;
-            return;
-          }
-          count++;
-          this.#catalog.apply(loaded(op));
-        });
-      } catch (e) {
-        throw new Error(`Cannot open store: snapshot ${snapshotPath} is damaged: ${msg(e)}`);
-      }
-      if (result.tornAt !== undefined || !footer || footer.records !== count) {
-        throw new Error(
-          `Cannot open store: snapshot ${snapshotPath} is incomplete (damaged at offset ${
-            result.tornAt ?? result.size
-          })`,
-        );
-      }
-      firstGen = Number(header!.journal);
-      this.#snapshotBytes = result.size;
+      const { gen, size } = loadSnapshot(snapshotPath, this.#catalog);
+      firstGen = gen;
+      this.#snapshotBytes = size;
     }
     const gens = [...Deno.readDirSync(dir)]
       .map((e) => JOURNAL_RE.exec(e.name))
@@ -230,35 +194,42 @@ export class Persistence implements Journal {
       .sort((a, b) => a - b);
     for (const g of gens) if (g < firstGen) Deno.removeSync(`${dir}/${journalName(g)}`);
     const live = gens.filter((g) => g >= firstGen);
-    for (let i = 0; i < live.length; i++) {
-      const path = `${dir}/${journalName(live[i])}`;
-      chmodPrivate(path, 0o600);
-      const last = i === live.length - 1;
-      let result;
-      try {
-        result = readRecords(path, (op) => this.#catalog.apply(loaded(op)));
-      } catch (e) {
-        throw new Error(`Cannot open store: journal ${path} is damaged: ${msg(e)}`);
-      }
-      if (result.tornAt !== undefined) {
-        if (!last) {
-          throw new Error(
-            `Cannot open store: journal ${path} is damaged at offset ${result.tornAt} and later journals exist`,
-          );
-        }
-        Deno.truncateSync(path, result.goodBytes);
-        this.#log({
-          level: "warn",
-          event: "journal_tail_truncated",
-          file: path,
-          offset: result.goodBytes,
-          droppedBytes: result.size - result.goodBytes,
-        });
-      }
-    }
+    for (let i = 0; i < live.length; i++) this.#replay(live[i], i === live.length - 1);
     this.#gen = live.length > 0 ? live[live.length - 1] : firstGen;
     this.#file = this.#openJournalAt(this.#gen);
     this.#journalBytes = this.#file.statSync().size;
+  }
+
+  /** Replays one journal; a torn tail is cut off (the last journal only) and logged. */
+  #replay(gen: number, last: boolean): void {
+    const path = `${this.#dir}/${journalName(gen)}`;
+    chmodPrivate(path, 0o600);
+    let result;
+    try {
+      result = readRecords(path, (body) => {
+        const op = decodeOp(body);
+        if (op.op === "other") {
+          throw new Error(`unknown record ${JSON.stringify(op.record.op)}`);
+        }
+        this.#catalog.execute(op);
+      });
+    } catch (e) {
+      throw new Error(`Cannot open store: journal ${path} is damaged: ${msg(e)}`);
+    }
+    if (result.tornAt === undefined) return;
+    if (!last) {
+      throw new Error(
+        `Cannot open store: journal ${path} is damaged at offset ${result.tornAt} and later journals exist`,
+      );
+    }
+    Deno.truncateSync(path, result.goodBytes);
+    this.#log({
+      level: "warn",
+      event: "journal_tail_truncated",
+      file: path,
+      offset: result.goodBytes,
+      droppedBytes: result.size - result.goodBytes,
+    });
   }
 
   #openJournalAt(gen: number): JournalFile {
@@ -274,15 +245,19 @@ export class Persistence implements Journal {
   }
 
   /**
-   * Journal: writes the record of one mutation to the OS before the mutation is applied. Throws
-   * `JournalError` (and the caller does not apply the mutation) when it cannot.
+   * Journal: writes the records of mutations (one, or a batch of deletes) to the OS, with one
+   * write, before they are applied. Throws `JournalError` (and the caller applies none of them)
+   * when it cannot.
    */
-  record(op: Document): void {
+  record(...ops: JournalOp[]): void {
     if (this.#closed) throw new JournalError("Cannot write: the store is closed");
     if (this.#syncFailure) this.#refuse(this.#syncFailure.message);
     let f: Uint8Array;
     try {
-      f = frame(op);
+      const frames = ops.map((op) => frame(encodeOp(op)));
+      f = frames.length === 1
+        ? frames[0]
+        : concat(frames, frames.reduce((n, x) => n + x.length, 0));
     } catch (e) {
       throw new Error(`Cannot journal a mutation: ${msg(e)}`);
     }
@@ -431,6 +406,38 @@ export class Persistence implements Journal {
   async #compact(): Promise<void> {
     while (this.#syncing) await this.#syncing;
     // From here to the capture, nothing awaits: the capture and the journal switch are atomic.
+    const recovering = this.#startGeneration();
+    const gen = this.#gen;
+    const capture: SnapshotCollection[] = [];
+    for (const colls of this.#catalog.dbs.values()) {
+      for (const coll of colls.values()) {
+        capture.push({
+          db: coll.db,
+          c: coll.name,
+          options: coll.options,
+          specs: coll.listIndexes().slice(1),
+          capture: coll.capture(),
+        });
+      }
+    }
+    this.#snapshotBytes = await this.#writeSnapshotFile(gen, capture);
+    for (const e of Deno.readDirSync(this.#dir)) {
+      const m = JOURNAL_RE.exec(e.name);
+      if (m && Number(m[1]) < gen) Deno.removeSync(`${this.#dir}/${e.name}`);
+    }
+    if (recovering && this.#syncFailure === recovering) {
+      // Everything acknowledged is in the fsynced snapshot now.
+      this.#syncFailure = undefined;
+      this.#syncedSeq = this.#writtenSeq;
+      if (this.#failing) this.#recovered();
+    }
+  }
+
+  /**
+   * Fsyncs the journal and starts the next generation (synchronously). Returns the fsync
+   * failure being recovered from, if any.
+   */
+  #startGeneration(): JournalError | undefined {
     if (this.#tailDirty) {
       this.#file.truncateSync(this.#journalBytes);
       this.#tailDirty = false;
@@ -445,54 +452,24 @@ export class Persistence implements Journal {
         this.#syncFailed(e);
       }
     }
-    const recovering = this.#syncFailure;
-    const gen = this.#gen + 1;
     this.#file.close();
     this.#file = next;
-    this.#gen = gen;
+    this.#gen++;
     this.#journalBytes = 0;
-    const capture: { op: Document; docs: Document[] }[] = [];
-    for (const colls of this.#catalog.dbs.values()) {
-      for (const coll of colls.values()) {
-        capture.push({
-          op: { db: coll.db, c: coll.name, o: coll.options, specs: coll.listIndexes().slice(1) },
-          docs: [...coll.all()],
-        });
-      }
-    }
-    // The snapshot, in chunks; the server keeps serving between them.
+    return this.#syncFailure;
+  }
+
+  /** Writes, fsyncs and renames the snapshot into place; returns its size. */
+  async #writeSnapshotFile(gen: number, capture: SnapshotCollection[]): Promise<number> {
     const tmpPath = `${this.#dir}/${SNAPSHOT_TMP}`;
     const tmp = Deno.openSync(tmpPath, { create: true, write: true, truncate: true, mode: 0o600 });
-    let size = 0;
+    let size: number;
     try {
       chmodPrivate(tmpPath, 0o600);
-      let parts: Uint8Array[] = [];
-      let bytes = 0;
-      let records = 0;
-      const put = async (op: Document, counted = true) => {
-        const f = frame(op);
-        parts.push(f);
-        bytes += f.length;
-        if (counted) records++;
-        if (bytes >= SNAPSHOT_CHUNK_BYTES) {
-          writeAll(tmp, concat(parts, bytes));
-          size += bytes;
-          parts = [];
-          bytes = 0;
-          if (!this.#closed) await new Promise((r) => setTimeout(r, 0));
-        }
-      };
-      await put({ op: "snapshot", version: 1, journal: gen, created: new Date() }, false);
-      for (const { op, docs } of capture) {
-        await put({ op: "cc", db: op.db, c: op.c, o: op.o });
-        if (op.specs.length > 0) await put({ op: "ci", db: op.db, c: op.c, specs: op.specs });
-        for (const d of docs) await put({ op: "i", db: op.db, c: op.c, d });
-      }
-      await put({ op: "end", records }, false);
-      if (bytes > 0) {
-        writeAll(tmp, concat(parts, bytes));
-        size += bytes;
-      }
+      // The server keeps serving between chunks (not while closing: nothing else runs then).
+      const pause = () =>
+        this.#closed ? Promise.resolve() : new Promise<void>((r) => setTimeout(r, 0));
+      size = await writeSnapshot(tmp, gen, capture, pause);
       await tmp.sync();
     } catch (e) {
       tmp.close();
@@ -504,17 +481,7 @@ export class Persistence implements Journal {
     tmp.close();
     Deno.renameSync(tmpPath, `${this.#dir}/${SNAPSHOT}`);
     syncDir(this.#dir);
-    this.#snapshotBytes = size;
-    for (const e of Deno.readDirSync(this.#dir)) {
-      const m = JOURNAL_RE.exec(e.name);
-      if (m && Number(m[1]) < gen) Deno.removeSync(`${this.#dir}/${e.name}`);
-    }
-    if (recovering && this.#syncFailure === recovering) {
-      // Everything acknowledged is in the fsynced snapshot now.
-      this.#syncFailure = undefined;
-      this.#syncedSeq = this.#writtenSeq;
-      if (this.#failing) this.#recovered();
-    }
+    return size;
   }
 
   /** Compacts, fsyncs, stops the timer and releases the lock. */

@@ -7,17 +7,16 @@
  * (an incomplete or bad record with no valid record after it) from corruption in the middle (a
  * bad record followed by a valid one).
  */
-import { BSON, type Document } from "bson";
 import { crc32 } from "node:zlib";
+import { CorruptFileError } from "../errors.ts";
 
 export const HEADER_BYTES = 8;
 /** Larger than any record we write (a document is at most 16 MiB, plus the record's fields). */
 export const MAX_RECORD_BYTES = 48 * 1024 * 1024;
 const CHUNK_BYTES = 4 * 1024 * 1024;
 
-/** Appends the frame of `op` to `out`; returns its size in bytes. */
-export function frame(op: Document): Uint8Array {
-  const body = BSON.serialize(op);
+/** The framed record of a BSON document `body`. */
+export function frame(body: Uint8Array): Uint8Array {
   const out = new Uint8Array(HEADER_BYTES + body.length);
   const view = new DataView(out.buffer);
   view.setUint32(0, body.length, true);
@@ -41,24 +40,6 @@ export function concat(parts: Uint8Array[], total: number): Uint8Array {
 export function writeAll(file: { writeSync(p: Uint8Array): number }, data: Uint8Array): void {
   let off = 0;
   while (off < data.length) off += file.writeSync(data.subarray(off));
-}
-
-/** Copies every Binary's bytes out of the read buffer (bson hands out views into it). */
-function ownBinaries(value: unknown): void {
-  if (value === null || typeof value !== "object") return;
-  if (Array.isArray(value)) {
-    for (const v of value) ownBinaries(v);
-    return;
-  }
-  const type = (value as { _bsontype?: string })._bsontype;
-  if (type === "Binary") {
-    const b = value as { buffer: Uint8Array };
-    b.buffer = b.buffer.slice();
-    return;
-  }
-  if (type !== undefined) return;
-  if (value instanceof Date || value instanceof RegExp) return;
-  for (const k in value) ownBinaries((value as Record<string, unknown>)[k]);
 }
 
 export interface ReadResult {
@@ -103,13 +84,12 @@ function validRecordAfter(file: Deno.FsFile, from: number, size: number): number
   return undefined;
 }
 
-export class CorruptFileError extends Error {}
-
 /**
- * Calls `onRecord` for each record of the file at `path`, in order. A bad record with a valid
- * one after it throws `CorruptFileError`; a bad record at the end stops the walk (`tornAt`).
+ * Calls `onRecord` with the body (BSON bytes) of each record of the file at `path`, in order; a
+ * body is a view into a read buffer, valid during the call only. A bad record with a valid one
+ * after it throws `CorruptFileError`; a bad record at the end stops the walk (`tornAt`).
  */
-export function readRecords(path: string, onRecord: (op: Document) => void): ReadResult {
+export function readRecords(path: string, onRecord: (body: Uint8Array) => void): ReadResult {
   const file = Deno.openSync(path, { read: true });
   try {
     const size = file.statSync().size;
@@ -157,16 +137,7 @@ export function readRecords(path: string, onRecord: (op: Document) => void): Rea
         return { goodBytes: pos, size, tornAt: pos };
       }
       const at = pos - bufStart + HEADER_BYTES;
-      let op: Document;
-      try {
-        op = BSON.deserialize(buf.subarray(at, at + len));
-      } catch (e) {
-        throw new CorruptFileError(
-          `record at offset ${pos} has a valid checksum but is not BSON: ${(e as Error).message}`,
-        );
-      }
-      ownBinaries(op);
-      onRecord(op);
+      onRecord(buf.subarray(at, at + len));
       pos += HEADER_BYTES + len;
     }
     return { goodBytes: pos, size };

@@ -1,28 +1,45 @@
 /**
- * The catalog: databases and their collections, in memory, each mutation reported to a
- * `Journal` before it is applied (persistence.ts writes it to disk; in memory it goes nowhere).
+ * The catalog: databases and their collections, in memory. Every change is a `JournalOp` that
+ * goes through `execute`: checked, handed to the `journal` (persistence.ts writes it ahead; in
+ * memory it goes nowhere), then applied. Replaying a journal or loading a snapshot is `execute`
+ * too, run before persistence installs its journal.
+ *
+ * The TTL monitor's pass (`expireTtl`) walks each TTL index's dates from the oldest, deleting
+ * through `execute` in slices of `TTL_SLICE_MS` and yielding to the event loop between slices,
+ * as mongod's TTL monitor deletes through the index; `ttlMetrics` counts what it did.
  */
 import type { Document } from "bson";
 import { type Journal, MemoryCollection, NO_JOURNAL } from "./collection.ts";
-import type { IndexSpec } from "./types.ts";
+import type { SingleIndex } from "./indexes.ts";
+import type { JournalOp } from "./ops.ts";
+import type { TtlMetrics } from "./types.ts";
 
-export class Catalog implements Journal {
+/** The longest stretch a TTL pass runs without yielding to the event loop. */
+export const TTL_SLICE_MS = 5;
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+export class Catalog {
   readonly dbs = new Map<string, Map<string, MemoryCollection>>();
-  /** Where mutations go; collections report through the catalog, so this may change later. */
+  /** Where mutations go; set by persistence once loading is done. */
   journal: Journal = NO_JOURNAL;
-
-  record(op: Document): void {
-    this.journal.record(op);
-  }
+  #ttl: TtlMetrics = { deletedDocuments: 0, passes: 0 };
+  #ttlPass?: Promise<number>;
+  #closed = false;
 
   listDatabases(): { name: string; sizeOnDisk: number; empty: boolean }[] {
     const out = [];
     for (const [name, colls] of this.dbs) {
       if (colls.size === 0) continue;
       let docs = 0;
-      for (const c of colls.values()) docs += c.count();
-      // An estimate: the store keeps no per-document size.
-      out.push({ name, sizeOnDisk: 4096 * colls.size + 256 * docs, empty: docs === 0 });
+      let bytes = 0;
+      for (const c of colls.values()) {
+        docs += c.count();
+        bytes += c.storageBytes;
+      }
+      out.push({ name, sizeOnDisk: 4096 * colls.size + bytes, empty: docs === 0 });
     }
     return out;
   }
@@ -38,87 +55,104 @@ export class Catalog implements Journal {
   }
 
   createCollection(db: string, name: string, options: Document = {}): MemoryCollection {
-    const existing = this.getCollection(db, name);
-    if (existing) return existing;
-    this.journal.record({ op: "cc", db, c: name, o: options });
-    return this.loadCollection(db, name, options);
-  }
-
-  /** Creates a collection without journaling (replay, snapshot load). */
-  loadCollection(db: string, name: string, options: Document = {}): MemoryCollection {
-    let colls = this.dbs.get(db);
-    if (!colls) this.dbs.set(db, colls = new Map());
-    let coll = colls.get(name);
-    if (!coll) colls.set(name, coll = new MemoryCollection(db, name, options, this));
-    return coll;
+    this.execute({ op: "cc", db, c: name, options });
+    return this.getCollection(db, name)!;
   }
 
   dropCollection(db: string, name: string): boolean {
-    const colls = this.dbs.get(db);
-    if (!colls?.has(name)) return false;
-    this.journal.record({ op: "dc", db, c: name });
-    colls.delete(name);
-    if (colls.size === 0) this.dbs.delete(db);
+    if (!this.dbs.get(db)?.has(name)) return false;
+    this.execute({ op: "dc", db, c: name });
     return true;
   }
 
   dropDatabase(db: string): void {
-    if (!this.dbs.has(db)) return;
-    this.journal.record({ op: "dd", db });
-    this.dbs.delete(db);
+    if (this.dbs.has(db)) this.execute({ op: "dd", db });
   }
 
-  expireTtl(now: Date): number {
-    const t = now.getTime();
-    let n = 0;
-    for (const colls of this.dbs.values()) {
-      for (const coll of colls.values()) {
-        for (const [field, seconds] of coll.ttlIndexes()) {
-          n += coll.expire(field, seconds * 1000, t);
-        }
-      }
-    }
-    return n;
-  }
-
-  /** Applies one journal record without journaling it again. */
-  apply(op: Document): void {
+  /**
+   * Checks `op`, journals it and applies it: the one path of every change, live or replayed.
+   * A creation of an existing collection, or a drop of a missing one, changes nothing and is not
+   * journaled.
+   */
+  execute(op: JournalOp): void {
     switch (op.op) {
-      case "i":
-        this.loadCollection(op.db, op.c).load(op.d);
+      case "cc": {
+        if (this.getCollection(op.db, op.c)) return;
+        this.journal.record(op);
+        let colls = this.dbs.get(op.db);
+        if (!colls) this.dbs.set(op.db, colls = new Map());
+        colls.set(op.c, new MemoryCollection(op.db, op.c, op.options, this));
         return;
-      case "r":
-        this.#need(op).loadReplace(op.d);
-        return;
-      case "d":
-        this.#need(op).loadDelete(op.id);
-        return;
-      case "cc":
-        this.loadCollection(op.db, op.c, op.o ?? {});
-        return;
+      }
       case "dc": {
         const colls = this.dbs.get(op.db);
-        colls?.delete(op.c);
-        if (colls?.size === 0) this.dbs.delete(op.db);
+        if (!colls?.has(op.c)) return;
+        this.journal.record(op);
+        colls.delete(op.c);
+        if (colls.size === 0) this.dbs.delete(op.db);
         return;
       }
       case "dd":
+        if (!this.dbs.has(op.db)) return;
+        this.journal.record(op);
         this.dbs.delete(op.db);
         return;
+      case "i":
+        // An insert creates its collection (journaled as a `cc` first).
+        (this.getCollection(op.db, op.c) ?? this.createCollection(op.db, op.c)).execute(op);
+        return;
       case "ci":
-        this.loadCollection(op.db, op.c).loadIndexes(op.specs as IndexSpec[]);
+        (this.getCollection(op.db, op.c) ?? this.createCollection(op.db, op.c)).execute(op);
         return;
-      case "di":
-        this.getCollection(op.db, op.c)?.loadDropIndex(op.name);
+      case "r":
+      case "d":
+      case "di": {
+        const coll = this.getCollection(op.db, op.c);
+        if (!coll) throw new Error(`Cannot apply ${op.op}: no collection ${op.db}.${op.c}`);
+        coll.execute(op);
         return;
-      default:
-        throw new Error(`Cannot replay journal: unknown record ${JSON.stringify(op.op)}`);
+      }
     }
   }
 
-  #need(op: Document): MemoryCollection {
-    const coll = this.getCollection(op.db, op.c);
-    if (!coll) throw new Error(`Cannot replay journal: no collection ${op.db}.${op.c}`);
-    return coll;
+  ttlMetrics(): TtlMetrics {
+    return { ...this.#ttl };
+  }
+
+  /** Stops TTL passes (a pass under way stops at its next slice). */
+  close(): void {
+    this.#closed = true;
+  }
+
+  expireTtl(now: Date): Promise<number> {
+    this.#ttlPass ??= this.#expireTtl(now.getTime()).finally(() => {
+      this.#ttlPass = undefined;
+    });
+    return this.#ttlPass;
+  }
+
+  async #expireTtl(now: number): Promise<number> {
+    this.#ttl.passes++;
+    let total = 0;
+    const work: { coll: MemoryCollection; index: SingleIndex; cutoff: number }[] = [];
+    for (const colls of this.dbs.values()) {
+      for (const coll of colls.values()) {
+        for (const { index, seconds } of coll.ttlIndexes()) {
+          work.push({ coll, index, cutoff: now - seconds * 1000 });
+        }
+      }
+    }
+    for (const { coll, index, cutoff } of work) {
+      for (;;) {
+        if (this.#closed || this.getCollection(coll.db, coll.name) !== coll) break;
+        const more = coll.expireSome(index, cutoff, performance.now() + TTL_SLICE_MS, (n) => {
+          total += n;
+          this.#ttl.deletedDocuments += n;
+        });
+        if (!more) break;
+        await yieldToEventLoop();
+      }
+    }
+    return total;
   }
 }

@@ -4,11 +4,13 @@
  * decides what to write; the storage engine holds the documents and indexes, enforces unique
  * indexes, and makes acknowledged writes durable.
  *
- * Documents are plain JS objects as the `bson` package deserializes them (the command layer picks
- * the options and uses them everywhere); the store never changes a document it is given and
- * never hands out a document that the caller may mutate without copying first.
+ * Documents come in as plain JS objects (as the `bson` package deserializes them) and are kept as
+ * bytes; reading one gives a fresh object (built as `BSON.deserialize` would) or BSON bytes.
  */
 import type { Document } from "bson";
+import type { Range } from "./sorted.ts";
+
+export type { Range };
 
 /** An index as `createIndexes` and `listIndexes` describe it. `_id_` always exists. */
 export interface IndexSpec {
@@ -21,59 +23,45 @@ export interface IndexSpec {
   partialFilterExpression?: Document;
 }
 
-/** Thrown synchronously by a write that would break a unique index; the write left no trace. */
-export class DuplicateKeyError extends Error {
-  readonly code = 11000;
-  constructor(
-    readonly ns: string,
-    readonly indexName: string,
-    readonly keyPattern: Record<string, number | string>,
-    readonly keyValue: Document,
-  ) {
-    super(
-      `E11000 duplicate key error collection: ${ns} index: ${indexName} dup key: ${
-        JSON.stringify(keyValue)
-      }`,
-    );
-  }
-}
-
-/**
- * Thrown synchronously by a write whose journal record could not be written (disk full, read-only,
- * I/O error): the write was not applied. MongoDB's code 42, `LogWriteFailed`.
- */
-export class JournalError extends Error {
-  readonly code = 42;
-  readonly codeName = "LogWriteFailed";
-}
-
-/** Thrown for a bad index request: a MongoDB error code (67, 85, 86, 27, ...) and its message. */
-export class IndexError extends Error {
-  constructor(readonly code: number, message: string, readonly codeName?: string) {
-    super(message);
-  }
-}
-
 /**
  * One collection. Every mutation takes effect in memory synchronously, before it returns, so a
  * read-decide-write done in one synchronous stretch is atomic; a mutation that breaks a unique
  * index throws `DuplicateKeyError`, and one that cannot be journaled throws `JournalError`,
  * synchronously, and changes nothing. Its record reaches the OS before it returns; an fsync is
  * awaited separately with `Store.durable()`.
+ *
+ * Documents are found by slot (a small integer, valid while the document lives; a freed slot is
+ * reused) and read on demand: decoded (`decode`, a fresh object the caller owns), as BSON bytes
+ * (`bson`), or one top-level field at a time (`field`).
  */
 export interface CollectionStore {
   readonly db: string;
   readonly name: string;
   readonly options: Document;
   count(): number;
-  /** All documents in natural order (insertion order; a replaced document keeps its place). */
+  /** Slots in natural order (insertion order; a replaced document keeps its place), lazily. */
+  slots(): IterableIterator<number>;
+  /** Whether `slot` holds a document now. */
+  has(slot: number): boolean;
+  slotOf(id: unknown): number | undefined;
+  decode(slot: number): Document;
+  /** A top-level field of the document in `slot`, or the `MISSING` symbol of `keys.ts`. */
+  field(slot: number, name: string): unknown;
+  bson(slot: number): Uint8Array;
+  bsonSize(slot: number): number;
+  /**
+   * Slots whose `field` equals `value`, through `_id` or an index whose first key is `field`, or
+   * `undefined` when no index applies. May hold more (the caller filters again); never misses.
+   */
+  lookupSlots(field: string, value: unknown): number[] | undefined;
+  /** Slots whose `field` is a number (or a date) in `range`, from an ordered index, in order. */
+  rangeSlots(field: string, kind: "number" | "date", range: Range): number[] | undefined;
+  /** How many documents `rangeSlots` would give, counted in the index alone, when it can say. */
+  countRange(field: string, kind: "number" | "date", range: Range): number | undefined;
+  /** All documents decoded, in natural order. */
   all(): IterableIterator<Document>;
   getById(id: unknown): Document | undefined;
-  /**
-   * Documents whose `field` equals `value`, found through an index whose first key is `field`
-   * (`_id` included), or `undefined` when no index starts with `field`. May return a superset
-   * (the caller filters again); never misses a match.
-   */
+  /** `lookupSlots`, decoded. */
   lookup(field: string, value: unknown): Document[] | undefined;
   insert(doc: Document): void;
   /** Replaces the document with this `_id` (which must exist); `doc._id` must equal `id`. */
@@ -87,6 +75,14 @@ export interface CollectionStore {
   dropIndex(name: string): void;
 }
 
+/** What the TTL monitor has done, as `serverStatus().metrics.ttl` reports it. */
+export interface TtlMetrics {
+  /** Documents removed because they expired. */
+  deletedDocuments: number;
+  /** Passes of the monitor. */
+  passes: number;
+}
+
 export interface Store {
   listDatabases(): { name: string; sizeOnDisk: number; empty: boolean }[];
   listCollections(db: string): { name: string; options: Document }[];
@@ -95,8 +91,14 @@ export interface Store {
   createCollection(db: string, name: string, options?: Document): CollectionStore;
   dropCollection(db: string, name: string): boolean;
   dropDatabase(db: string): void;
-  /** Removes every document past its TTL index's expiry at `now`; returns how many. */
-  expireTtl(now: Date): number;
+  /**
+   * Removes every document past its TTL index's expiry at `now`, walking each TTL index in
+   * slices of a few milliseconds that yield to the event loop; resolves to how many it removed.
+   * One pass at a time: a call made while a pass runs gets that pass's result.
+   */
+  expireTtl(now: Date): Promise<number>;
+  /** What the TTL monitor has done since the store opened. */
+  ttlMetrics(): TtlMetrics;
   /** Resolves once every mutation made so far is durable (see the fsync policy). */
   durable(): Promise<void>;
   /** Whether writes are being accepted, and if not, why (for `serverStatus` and readiness). */

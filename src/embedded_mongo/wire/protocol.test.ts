@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { BSON } from "bson";
+import { ProtocolError } from "../errors.ts";
 import { crc32c } from "./crc32c.ts";
 import {
   encodeLegacyReply,
@@ -7,7 +8,6 @@ import {
   FrameReader,
   MAX_MESSAGE_SIZE,
   parseMessage,
-  ProtocolError,
 } from "./protocol.ts";
 
 function msg(flags: number, sections: Uint8Array[], checksum = false): Uint8Array {

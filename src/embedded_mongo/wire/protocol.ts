@@ -4,7 +4,9 @@
  * `<db>.$cmd`, and encoding replies as OP_MSG or OP_REPLY. Nothing here knows about commands.
  */
 import { BSON, type Document } from "bson";
+import { MessageError, ProtocolError } from "../errors.ts";
 import { crc32c } from "./crc32c.ts";
+import { serializeReply } from "./reply.ts";
 
 export const OP_REPLY = 1;
 export const OP_QUERY = 2004;
@@ -20,16 +22,6 @@ const FLAG_MORE_TO_COME = 1 << 1;
 const FLAG_EXHAUST_ALLOWED = 1 << 16;
 /** Bits 0-15 are "required": a receiver must refuse a message with one it does not know. */
 const KNOWN_REQUIRED_FLAGS = FLAG_CHECKSUM | FLAG_MORE_TO_COME;
-
-/** The frame itself is broken: the connection cannot be trusted any more and is closed. */
-export class ProtocolError extends Error {}
-
-/** The frame is sound but its content is not: answered with an error reply (`ok: 0`). */
-export class MessageError extends Error {
-  constructor(readonly code: number, readonly codeName: string, message: string) {
-    super(message);
-  }
-}
 
 /** One request, parsed. */
 export interface Request {
@@ -197,7 +189,7 @@ const MSG_PREFIX = new Uint8Array([0, 0, 0, 0, 0]); // flagBits 0, then a kind-0
 
 /** An OP_MSG reply carrying `doc` as its body. */
 export function encodeMsgReply(requestId: number, responseTo: number, doc: Document): Uint8Array {
-  return frameWithHeader(requestId, responseTo, OP_MSG, MSG_PREFIX, BSON.serialize(doc));
+  return frameWithHeader(requestId, responseTo, OP_MSG, MSG_PREFIX, serializeReply(doc));
 }
 
 /** An OP_REPLY (answer to OP_QUERY) carrying `doc` as its only document. */
@@ -208,7 +200,7 @@ export function encodeLegacyReply(
 ): Uint8Array {
   const prefix = new Uint8Array(20); // responseFlags, cursorID (0), startingFrom
   new DataView(prefix.buffer).setInt32(16, 1, true); // numberReturned
-  return frameWithHeader(requestId, responseTo, OP_REPLY, prefix, BSON.serialize(doc));
+  return frameWithHeader(requestId, responseTo, OP_REPLY, prefix, serializeReply(doc));
 }
 
 /** Something to read bytes from (a `Deno.Conn`). */
