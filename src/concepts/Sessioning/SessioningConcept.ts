@@ -8,15 +8,12 @@
 import type { Collection, Db } from "mongodb";
 import type { Empty, ID } from "../../utils/types.ts";
 import { isPublicId, newToken, parseToken, secretMatches } from "../../utils/token.ts";
-
-export { isPublicId } from "../../utils/token.ts";
+import { isDict, isDuplicateKey, isUserId, nowFrom, once, USER_RULE } from "../shared.ts";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
-/** Longest accepted user id. */
-const MAX_USER = 128;
 /** Longest stored user agent; longer ones are cut. */
 const MAX_USER_AGENT = 256;
 /** Longest accepted ip. */
@@ -102,16 +99,6 @@ export interface SessionInfo {
   ip?: string;
 }
 
-type Input = Record<string, unknown>;
-
-function isDict(x: unknown): x is Input {
-  return typeof x === "object" && x !== null && !Array.isArray(x);
-}
-
-function isUser(x: unknown): x is ID {
-  return typeof x === "string" && x.length > 0 && x.length <= MAX_USER;
-}
-
 function checkDuration(name: string, value: number | undefined, fallback: number, min: number) {
   const v = value ?? fallback;
   if (!Number.isSafeInteger(v) || v < min) {
@@ -126,10 +113,6 @@ const EPOCH_ID = "epoch";
 const ENDED_DURING_LOGIN =
   "Cannot create session: the user's sessions were ended after this login began";
 
-function isDuplicateKey(e: unknown): boolean {
-  return (e as { code?: unknown })?.code === 11000;
-}
-
 /** Runs an upsert, once more if a racing upsert of the same new document won the insert. */
 async function upsertRetrying<T>(upsert: () => Promise<T>): Promise<T> {
   try {
@@ -139,7 +122,6 @@ async function upsertRetrying<T>(upsert: () => Promise<T>): Promise<T> {
     return await upsert();
   }
 }
-const USER_REASON = `user must be a non-empty string of at most ${MAX_USER} characters`;
 const END_REASON = "reason must be revoked or forced";
 
 function isEndReason(x: unknown): x is EndReason {
@@ -147,34 +129,33 @@ function isEndReason(x: unknown): x is EndReason {
 }
 
 export default class SessioningConcept {
-  private readonly sessions: Collection<SessionDoc>;
+  readonly #sessions: Collection<SessionDoc>;
   readonly #epoch: Collection<EpochDoc>;
   readonly #users: Collection<UserDoc>;
-  private readonly clock: () => Date | number;
-  private readonly absoluteTtlMs: number;
-  private readonly idleTtlMs: number;
-  private readonly touchIntervalMs: number;
-  private readonly onEvent?: (event: SessionEvent) => void;
-  private indexes?: Promise<void>;
+  readonly #clock: () => Date | number;
+  readonly #absoluteTtlMs: number;
+  readonly #idleTtlMs: number;
+  readonly #touchIntervalMs: number;
+  readonly #onEvent?: (event: SessionEvent) => void;
   readonly #sudoTtlMs: number;
 
   constructor(db: Db, options: SessioningOptions = {}) {
-    this.sessions = db.collection<SessionDoc>("Sessioning.sessions");
+    this.#sessions = db.collection<SessionDoc>("Sessioning.sessions");
     this.#epoch = db.collection<EpochDoc>("Sessioning.epoch");
     this.#users = db.collection<UserDoc>("Sessioning.users");
-    this.clock = options.now ?? (() => Date.now());
-    this.absoluteTtlMs = checkDuration("absoluteTtlMs", options.absoluteTtlMs, 7 * DAY, 1);
-    this.idleTtlMs = checkDuration("idleTtlMs", options.idleTtlMs, DAY, 1);
-    this.touchIntervalMs = checkDuration(
+    this.#clock = options.now ?? (() => Date.now());
+    this.#absoluteTtlMs = checkDuration("absoluteTtlMs", options.absoluteTtlMs, 7 * DAY, 1);
+    this.#idleTtlMs = checkDuration("idleTtlMs", options.idleTtlMs, DAY, 1);
+    this.#touchIntervalMs = checkDuration(
       "touchIntervalMs",
       options.touchIntervalMs,
       5 * MINUTE,
       0,
     );
-    if (this.idleTtlMs > this.absoluteTtlMs) {
+    if (this.#idleTtlMs > this.#absoluteTtlMs) {
       throw new RangeError("Cannot create Sessioning: idleTtlMs must not exceed absoluteTtlMs");
     }
-    this.onEvent = options.onEvent;
+    this.#onEvent = options.onEvent;
     this.#sudoTtlMs = checkDuration("sudoTtlMs", options.sudoTtlMs, 10 * MINUTE, 1);
   }
 
@@ -182,46 +163,39 @@ export default class SessioningConcept {
    * Creates the indexes (`user`, and the TTL index on `expiresAt`) once per instance; every action
    * and query awaits it. Idempotent on the server; a failure is retried by the next call.
    */
-  ready(): Promise<void> {
-    this.indexes ??= (async () => {
-      await this.sessions.createIndex({ user: 1 }, { name: "user_1" });
-      await this.sessions.createIndex(
-        { expiresAt: 1 },
-        { name: "expiresAt_ttl", expireAfterSeconds: 0 },
-      );
-    })().catch((e) => {
-      this.indexes = undefined;
-      throw e;
-    });
-    return this.indexes;
+  readonly #ready = once(async () => {
+    await this.#sessions.createIndex({ user: 1 }, { name: "user_1" });
+    await this.#sessions.createIndex(
+      { expiresAt: 1 },
+      { name: "expiresAt_ttl", expireAfterSeconds: 0 },
+    );
+  });
+
+  #now(): Date {
+    return nowFrom(this.#clock);
   }
 
-  private now(): Date {
-    const t = this.clock();
-    return t instanceof Date ? new Date(t.getTime()) : new Date(t);
-  }
-
-  private emit(event: SessionEvent): void {
-    if (!this.onEvent) return;
+  #emit(event: SessionEvent): void {
+    if (!this.#onEvent) return;
     try {
-      this.onEvent(event);
+      this.#onEvent(event);
     } catch {
       // An observer's failure must not change the outcome of an action.
     }
   }
 
-  private expiresAfter(now: Date, absoluteExpiresAt: Date): Date {
-    return new Date(Math.min(absoluteExpiresAt.getTime(), now.getTime() + this.idleTtlMs));
+  #expiresAfter(now: Date, absoluteExpiresAt: Date): Date {
+    return new Date(Math.min(absoluteExpiresAt.getTime(), now.getTime() + this.#idleTtlMs));
   }
 
   /**
    * Finds the live session of a token (see `#check`) and emits `validated` with the result and
    * the time the check took (nothing when the store failed: the error is thrown).
    */
-  private async live(token: unknown, now: Date): Promise<SessionDoc | undefined> {
+  async #live(token: unknown, now: Date): Promise<SessionDoc | undefined> {
     const started = performance.now();
     const { result, doc } = await this.#check(token, now);
-    this.emit({
+    this.#emit({
       type: "validated",
       result,
       seconds: (performance.now() - started) / 1000,
@@ -242,23 +216,23 @@ export default class SessioningConcept {
   ): Promise<{ result: ValidationResult; doc?: SessionDoc }> {
     const parsed = parseToken(token);
     if (!parsed) return { result: "malformed" };
-    await this.ready();
-    const doc = await this.sessions.findOne({ _id: parsed.id });
+    await this.#ready();
+    const doc = await this.#sessions.findOne({ _id: parsed.id });
     if (!doc) {
-      this.emit({ type: "rejected", id: parsed.id, reason: "unknown", at: now });
+      this.#emit({ type: "rejected", id: parsed.id, reason: "unknown", at: now });
       return { result: "unknown" };
     }
     if (!secretMatches(parsed.secret, doc.hash)) {
-      this.emit({ type: "rejected", id: parsed.id, reason: "secret", at: now });
+      this.#emit({ type: "rejected", id: parsed.id, reason: "secret", at: now });
       return { result: "bad_secret" };
     }
     if (!(doc.expiresAt instanceof Date) || doc.expiresAt.getTime() <= now.getTime()) {
-      const { deletedCount } = await this.sessions.deleteOne({
+      const { deletedCount } = await this.#sessions.deleteOne({
         _id: doc._id,
         hash: doc.hash,
         expiresAt: doc.expiresAt,
       });
-      if (deletedCount === 1) this.emit({ type: "expired", id: doc._id, user: doc.user, at: now });
+      if (deletedCount === 1) this.#emit({ type: "expired", id: doc._id, user: doc.user, at: now });
       return { result: "expired" };
     }
     return { result: "ok", doc };
@@ -275,7 +249,7 @@ export default class SessioningConcept {
    *   record that the login's later steps join on.) One `findOne`.
    */
   async begin(_input: Empty = {}): Promise<{ epoch: number }> {
-    await this.ready();
+    await this.#ready();
     const doc = await this.#epoch.findOne({ _id: EPOCH_ID });
     return { epoch: typeof doc?.value === "number" ? doc.value : 0 };
   }
@@ -303,7 +277,7 @@ export default class SessioningConcept {
   > {
     if (!isDict(input)) return { error: "Cannot create session: expected { user }" };
     const { user, userAgent, ip, epoch } = input;
-    if (!isUser(user)) return { error: `Cannot create session: ${USER_REASON}` };
+    if (!isUserId(user)) return { error: `Cannot create session: ${USER_RULE}` };
     if (epoch !== undefined && (!Number.isSafeInteger(epoch) || (epoch as number) < 0)) {
       return { error: "Cannot create session: epoch must be a whole number from begin" };
     }
@@ -319,13 +293,13 @@ export default class SessioningConcept {
           `Cannot create session: ip must be a string of at most ${MAX_IP} printable characters`,
       };
     }
-    const now = this.now();
-    const absoluteExpiresAt = new Date(now.getTime() + this.absoluteTtlMs);
+    const now = this.#now();
+    const absoluteExpiresAt = new Date(now.getTime() + this.#absoluteTtlMs);
     const agent = userAgent?.slice(0, MAX_USER_AGENT * 2).replace(CONTROL, "").slice(
       0,
       MAX_USER_AGENT,
     );
-    await this.ready();
+    await this.#ready();
     for (let attempt = 0;; attempt++) {
       const { id, token, hash } = newToken();
       const doc: SessionDoc = {
@@ -335,13 +309,13 @@ export default class SessioningConcept {
         createdAt: now,
         lastSeenAt: now,
         absoluteExpiresAt,
-        expiresAt: this.expiresAfter(now, absoluteExpiresAt),
+        expiresAt: this.#expiresAfter(now, absoluteExpiresAt),
         authenticatedAt: now,
       };
       if (agent) doc.userAgent = agent;
       if (ip) doc.ip = ip;
       try {
-        await this.sessions.insertOne(doc);
+        await this.#sessions.insertOne(doc);
       } catch (e) {
         // A duplicate of a 128-bit random id is next to impossible; retry a couple of times.
         if ((e as { code?: number }).code === 11000 && attempt < 2) continue;
@@ -352,11 +326,11 @@ export default class SessioningConcept {
         // one that raises it after will find the session (it deletes after raising).
         const ended = await this.#users.findOne({ _id: user });
         if (ended && typeof ended.endedAt === "number" && ended.endedAt > epoch) {
-          await this.sessions.deleteOne({ _id: id, hash });
+          await this.#sessions.deleteOne({ _id: id, hash });
           return { error: ENDED_DURING_LOGIN };
         }
       }
-      this.emit({ type: "created", id, user, at: now });
+      this.#emit({ type: "created", id, user, at: now });
       return { session: token };
     }
   }
@@ -372,16 +346,16 @@ export default class SessioningConcept {
   async delete(input: { session: string }): Promise<Empty | { error: string }> {
     const fail = { error: `Cannot delete session: ${NO_SESSION}` };
     if (!isDict(input)) return fail;
-    const now = this.now();
-    const doc = await this.live(input.session, now);
+    const now = this.#now();
+    const doc = await this.#live(input.session, now);
     if (!doc) return fail;
-    const { deletedCount } = await this.sessions.deleteOne({
+    const { deletedCount } = await this.#sessions.deleteOne({
       _id: doc._id,
       hash: doc.hash,
       expiresAt: { $gt: now },
     });
     if (deletedCount !== 1) return fail;
-    this.emit({ type: "deleted", id: doc._id, user: doc.user, at: now });
+    this.#emit({ type: "deleted", id: doc._id, user: doc.user, at: now });
     return {};
   }
 
@@ -401,20 +375,20 @@ export default class SessioningConcept {
   ): Promise<{ user: ID; id: string; expiresAt: Date } | { error: string }> {
     const fail = { error: `Cannot touch session: ${NO_SESSION}` };
     if (!isDict(input)) return fail;
-    const now = this.now();
-    const doc = await this.live(input.session, now);
+    const now = this.#now();
+    const doc = await this.#live(input.session, now);
     if (!doc) return fail;
-    const due = new Date(now.getTime() - this.touchIntervalMs);
+    const due = new Date(now.getTime() - this.#touchIntervalMs);
     const { user, _id: id } = doc;
     if (doc.lastSeenAt.getTime() > due.getTime()) return { user, id, expiresAt: doc.expiresAt };
-    const expiresAt = this.expiresAfter(now, doc.absoluteExpiresAt);
-    const { matchedCount } = await this.sessions.updateOne(
+    const expiresAt = this.#expiresAfter(now, doc.absoluteExpiresAt);
+    const { matchedCount } = await this.#sessions.updateOne(
       { _id: doc._id, hash: doc.hash, lastSeenAt: { $lte: due }, expiresAt: { $gt: now } },
       { $set: { lastSeenAt: now, expiresAt } },
     );
     if (matchedCount === 1) return { user, id, expiresAt };
     // Another touch got there first, or the session was deleted or rotated meanwhile.
-    const after = await this.sessions.findOne(
+    const after = await this.#sessions.findOne(
       { _id: doc._id, hash: doc.hash, expiresAt: { $gt: now } },
       { projection: { expiresAt: 1 } },
     );
@@ -435,18 +409,18 @@ export default class SessioningConcept {
   async rotate(input: { session: string }): Promise<{ session: string } | { error: string }> {
     const fail = { error: `Cannot rotate session: ${NO_SESSION}` };
     if (!isDict(input)) return fail;
-    const now = this.now();
-    const doc = await this.live(input.session, now);
+    const now = this.#now();
+    const doc = await this.#live(input.session, now);
     if (!doc) return fail;
     const { token, hash } = newToken(doc._id);
-    const { matchedCount } = await this.sessions.updateOne(
+    const { matchedCount } = await this.#sessions.updateOne(
       { _id: doc._id, hash: doc.hash, expiresAt: { $gt: now } },
       {
-        $set: { hash, lastSeenAt: now, expiresAt: this.expiresAfter(now, doc.absoluteExpiresAt) },
+        $set: { hash, lastSeenAt: now, expiresAt: this.#expiresAfter(now, doc.absoluteExpiresAt) },
       },
     );
     if (matchedCount !== 1) return fail;
-    this.emit({ type: "rotated", id: doc._id, user: doc.user, at: now });
+    this.#emit({ type: "rotated", id: doc._id, user: doc.user, at: now });
     return { session: token };
   }
 
@@ -461,17 +435,17 @@ export default class SessioningConcept {
   async revoke(input: { user: ID; id: string }): Promise<Empty | { error: string }> {
     if (!isDict(input)) return { error: "Cannot revoke session: expected { user, id }" };
     const { user, id } = input;
-    if (!isUser(user)) return { error: `Cannot revoke session: ${USER_REASON}` };
+    if (!isUserId(user)) return { error: `Cannot revoke session: ${USER_RULE}` };
     if (!isPublicId(id)) return { error: `Cannot revoke session: ${NO_SESSION}` };
-    const now = this.now();
-    await this.ready();
-    const { deletedCount } = await this.sessions.deleteOne({
+    const now = this.#now();
+    await this.#ready();
+    const { deletedCount } = await this.#sessions.deleteOne({
       _id: id,
       user,
       expiresAt: { $gt: now },
     });
     if (deletedCount !== 1) return { error: `Cannot revoke session: ${NO_SESSION}` };
-    this.emit({ type: "revoked", id, user, at: now, reason: "revoked" });
+    this.#emit({ type: "revoked", id, user, at: now, reason: "revoked" });
     return {};
   }
 
@@ -492,11 +466,11 @@ export default class SessioningConcept {
   ): Promise<{ count: number } | { error: string }> {
     if (!isDict(input)) return { error: "Cannot delete sessions: expected { user }" };
     const { user, reason = "forced" } = input;
-    if (!isUser(user)) return { error: `Cannot delete sessions: ${USER_REASON}` };
+    if (!isUserId(user)) return { error: `Cannot delete sessions: ${USER_RULE}` };
     if (!isEndReason(reason)) return { error: `Cannot delete sessions: ${END_REASON}` };
-    const now = this.now();
-    await this.ready();
-    return { count: await this.endSessions(user, undefined, now, reason) };
+    const now = this.#now();
+    await this.#ready();
+    return { count: await this.#endSessions(user, undefined, now, reason) };
   }
 
   /**
@@ -517,17 +491,17 @@ export default class SessioningConcept {
     if (!isDict(input)) return fail;
     const { reason = "revoked" } = input;
     if (!isEndReason(reason)) return { error: `Cannot delete other sessions: ${END_REASON}` };
-    const now = this.now();
-    const doc = await this.live(input.session, now);
+    const now = this.#now();
+    const doc = await this.#live(input.session, now);
     if (!doc) return fail;
-    return { count: await this.endSessions(doc.user, doc._id, now, reason) };
+    return { count: await this.#endSessions(doc.user, doc._id, now, reason) };
   }
 
   /**
    * Raises the epoch and the user's `endedAt` to it, then removes the live sessions of `user`
    * (but `keep`), emitting `revoked` with `reason` for each. The order matters: see `create`.
    */
-  private async endSessions(
+  async #endSessions(
     user: ID,
     keep: string | undefined,
     now: Date,
@@ -537,11 +511,11 @@ export default class SessioningConcept {
     const filter = keep === undefined
       ? { user, expiresAt: { $gt: now } }
       : { user, _id: { $ne: keep }, expiresAt: { $gt: now } };
-    const ids = (await this.sessions.find(filter, { projection: { _id: 1 } }).toArray())
+    const ids = (await this.#sessions.find(filter, { projection: { _id: 1 } }).toArray())
       .map((d) => d._id);
     if (ids.length === 0) return 0;
-    const { deletedCount } = await this.sessions.deleteMany({ _id: { $in: ids }, user });
-    for (const id of ids) this.emit({ type: "revoked", id, user, at: now, reason });
+    const { deletedCount } = await this.#sessions.deleteMany({ _id: { $in: ids }, user });
+    for (const id of ids) this.#emit({ type: "revoked", id, user, at: now, reason });
     return deletedCount;
   }
 
@@ -570,7 +544,7 @@ export default class SessioningConcept {
    * message for unknown, malformed, wrong-secret, expired and revoked tokens.
    */
   async _getUser(input: { session: string }): Promise<Array<{ user: ID } | { error: string }>> {
-    const doc = isDict(input) ? await this.live(input.session, this.now()) : undefined;
+    const doc = isDict(input) ? await this.#live(input.session, this.#now()) : undefined;
     return doc ? [{ user: doc.user }] : [{ error: "Cannot get user: invalid or expired session" }];
   }
 
@@ -586,7 +560,7 @@ export default class SessioningConcept {
       }
     >
   > {
-    const doc = isDict(input) ? await this.live(input.session, this.now()) : undefined;
+    const doc = isDict(input) ? await this.#live(input.session, this.#now()) : undefined;
     if (!doc) return [{ error: "Cannot get session: invalid or expired session" }];
     const { _id: id, user, createdAt, lastSeenAt, expiresAt } = doc;
     return [{ id, user, createdAt, lastSeenAt, expiresAt }];
@@ -599,12 +573,12 @@ export default class SessioningConcept {
    * are none; `[{ error }]` for a malformed user.
    */
   async _getSessions(input: { user: ID }): Promise<Array<SessionInfo | { error: string }>> {
-    if (!isDict(input) || !isUser(input.user)) {
-      return [{ error: `Cannot get sessions: ${USER_REASON}` }];
+    if (!isDict(input) || !isUserId(input.user)) {
+      return [{ error: `Cannot get sessions: ${USER_RULE}` }];
     }
-    const now = this.now();
-    await this.ready();
-    const docs = await this.sessions
+    const now = this.#now();
+    await this.#ready();
+    const docs = await this.#sessions
       .find({ user: input.user, expiresAt: { $gt: now } }, {
         projection: { hash: 0, user: 0, absoluteExpiresAt: 0 },
       })
@@ -638,10 +612,10 @@ export default class SessioningConcept {
   ): Promise<{ id: string; authenticatedAt: Date } | { error: string }> {
     const fail = { error: `Cannot reauthenticate session: ${NO_SESSION}` };
     if (!isDict(input)) return fail;
-    const now = this.now();
-    const doc = await this.live(input.session, now);
+    const now = this.#now();
+    const doc = await this.#live(input.session, now);
     if (!doc) return fail;
-    const { matchedCount } = await this.sessions.updateOne(
+    const { matchedCount } = await this.#sessions.updateOne(
       { _id: doc._id, hash: doc.hash, expiresAt: { $gt: now } },
       { $set: { authenticatedAt: now } },
     );
@@ -658,14 +632,14 @@ export default class SessioningConcept {
   async revokeById(input: { id: string }): Promise<{ user: ID } | { error: string }> {
     const fail = { error: `Cannot revoke session: ${NO_SESSION}` };
     if (!isDict(input) || !isPublicId(input.id)) return fail;
-    const now = this.now();
-    await this.ready();
-    const doc = await this.sessions.findOneAndDelete(
+    const now = this.#now();
+    await this.#ready();
+    const doc = await this.#sessions.findOneAndDelete(
       { _id: input.id, expiresAt: { $gt: now } },
       { projection: { user: 1 }, includeResultMetadata: false },
     );
     if (!doc) return fail;
-    this.emit({ type: "revoked", id: input.id, user: doc.user, at: now, reason: "forced" });
+    this.#emit({ type: "revoked", id: input.id, user: doc.user, at: now, reason: "forced" });
     return { user: doc.user };
   }
 
@@ -685,10 +659,10 @@ export default class SessioningConcept {
     if (!Number.isSafeInteger(limit) || (limit as number) < 1 || (limit as number) > 1000) {
       return [{ error: "Cannot list sessions: limit must be a whole number from 1 to 1000" }];
     }
-    if (user !== undefined && !isUser(user)) {
-      return [{ error: `Cannot list sessions: ${USER_REASON}` }];
+    if (user !== undefined && !isUserId(user)) {
+      return [{ error: `Cannot list sessions: ${USER_RULE}` }];
     }
-    const now = this.now();
+    const now = this.#now();
     const filter: Record<string, unknown> = { expiresAt: { $gt: now } };
     if (user !== undefined) filter.user = user;
     if (before !== undefined) {
@@ -699,8 +673,8 @@ export default class SessioningConcept {
         { createdAt: at.createdAt, _id: { $gt: at.id } },
       ];
     }
-    await this.ready();
-    const docs = await this.sessions
+    await this.#ready();
+    const docs = await this.#sessions
       .find(filter, { projection: { hash: 0, absoluteExpiresAt: 0 } })
       .sort({ createdAt: -1, _id: 1 })
       .limit(limit as number)
@@ -730,13 +704,13 @@ export default class SessioningConcept {
     input: { user?: ID } = {},
   ): Promise<Array<{ count: number } | { error: string }>> {
     const user = isDict(input) ? input.user : undefined;
-    if (user !== undefined && !isUser(user)) {
-      return [{ error: `Cannot count sessions: ${USER_REASON}` }];
+    if (user !== undefined && !isUserId(user)) {
+      return [{ error: `Cannot count sessions: ${USER_RULE}` }];
     }
-    const filter: Record<string, unknown> = { expiresAt: { $gt: this.now() } };
+    const filter: Record<string, unknown> = { expiresAt: { $gt: this.#now() } };
     if (user !== undefined) filter.user = user;
-    await this.ready();
-    return [{ count: await this.sessions.countDocuments(filter) }];
+    await this.#ready();
+    return [{ count: await this.#sessions.countDocuments(filter) }];
   }
 
   /**
@@ -753,9 +727,9 @@ export default class SessioningConcept {
     if (!isDict(input) || !isPublicId(input.id)) {
       return [{ error: "Cannot get sudo state: id must be a session's public id" }];
     }
-    const now = this.now();
-    await this.ready();
-    const doc = await this.sessions.findOne(
+    const now = this.#now();
+    await this.#ready();
+    const doc = await this.#sessions.findOne(
       { _id: input.id, expiresAt: { $gt: now } },
       { projection: { authenticatedAt: 1, createdAt: 1 } },
     );
