@@ -18,7 +18,17 @@ const ALLOWED: Record<string, readonly string[]> = {
   "concepts": ["utils"],
   "syncs": ["engine", "concepts", "utils"],
   "http": ["syncs", "engine", "concepts", "utils"],
-  "app": ["http", "syncs", "engine", "concepts", "utils", "embedded_mongo", "config.ts"],
+  "observability": ["http", "syncs", "engine", "concepts", "utils"],
+  "app": [
+    "observability",
+    "http",
+    "syncs",
+    "engine",
+    "concepts",
+    "utils",
+    "embedded_mongo",
+    "config.ts",
+  ],
   "main.ts": ["app", "config.ts", "utils"],
 };
 
