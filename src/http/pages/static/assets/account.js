@@ -1,7 +1,8 @@
 /**
  * "Your sessions": who is logged in, every live session of theirs (device, started, last seen,
  * expires; this device marked), ending one, the others or all, logging out, and changing the
- * password. Everything goes through the JSON API with the session cookie.
+ * password, and a link to the administrator's page for administrators. Everything goes through
+ * the JSON API with the session cookie.
  */
 import { api, toLogin } from "./api.js";
 import { byId, field, say, whileBusy } from "./dom.js";
@@ -268,4 +269,15 @@ document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "visible") load();
 });
 
-await load();
+/**
+ * Shows the link to the administrator's page to administrators: the count route answers them
+ * 200, or 403 asking for the password (sudo mode); everyone else gets 403 without that.
+ */
+async function offerAdministration() {
+  const probe = await api("/api/admin/sessions/count");
+  if (probe.ok || (probe.status === 403 && probe.data?.reauthenticate === true)) {
+    byId("admin-link").hidden = false;
+  }
+}
+
+if (await load()) await offerAdministration();
