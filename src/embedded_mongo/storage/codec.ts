@@ -23,6 +23,7 @@
 import { BSON, type Document, ObjectId } from "bson";
 import { normalizeValue } from "../query/values.ts";
 import { i32, putI32, valueEnd } from "./bson_walk.ts";
+import { hashPackedHex, hashUtf8 } from "./key_hash.ts";
 import { MISSING } from "./keys.ts";
 import { StringDict } from "./string_dict.ts";
 import {
@@ -49,6 +50,13 @@ const T_NULL = 8;
 const T_OID = 9;
 const T_OTHER = 10;
 const T_DICT = 11;
+
+/** What `Codec.fieldKey` found (see there). */
+export const FIELD_MISSING = 0;
+export const FIELD_STRING = 1;
+export const FIELD_DATE = 2;
+export const FIELD_NUMBER = 3;
+export const FIELD_OTHER = 4;
 
 /** More shapes than this in one collection: further new shapes are stored as plain BSON. */
 const MAX_SHAPES = 4096;
@@ -106,14 +114,25 @@ export class Codec {
   readonly #f64Bytes = new Uint8Array(this.#f64.buffer);
   /** Where `#decodeValue` left off. */
   #p = 0;
+  /** Scratch for hex text. */
+  #hex = new Uint16Array(128);
 
   get shapeCount(): number {
     return this.#shapes.length;
   }
 
-  /** The field names of shapes `from` onwards (a snapshot writes those it has not yet). */
-  shapesFrom(from: number): string[][] {
-    return this.#shapes.slice(from).map((s) => [...s.names]);
+  /** The shapes and dictionary entries so far (what a snapshot writes before the documents). */
+  tables(): { shapes: string[][]; dict: Uint8Array[] } {
+    return { shapes: this.#shapes.map((s) => [...s.names]), dict: this.dict.entriesFrom(0) };
+  }
+
+  /** Takes the tables of a snapshot, in order, into an empty codec. */
+  loadTables(tables: { shapes: string[][]; dict: Uint8Array[] }): void {
+    if (this.#shapes.length > 0 || this.dict.size > 0) {
+      throw new Error("Cannot load a codec's tables: the codec is in use");
+    }
+    for (const names of tables.shapes) this.addShape(names);
+    for (const entry of tables.dict) this.dict.add(entry);
   }
 
   /** Adds a shape with the next id (from a snapshot, in order). */
@@ -466,6 +485,62 @@ export class Codec {
     return this.#decodeValue(b);
   }
 
+  /** Set by `fieldKey`: the string's hash, the date's milliseconds, or the number. */
+  fieldKeyValue = 0;
+
+  /**
+   * What an index needs of top-level field `name`, without building it: `FIELD_MISSING`;
+   * `FIELD_STRING` (a plain string, not starting with NUL: `fieldKeyValue` is its `key_hash.ts`
+   * hash); `FIELD_DATE` (its milliseconds); `FIELD_NUMBER` (an int32, or a double that is not
+   * NaN; -0 as 0); or `FIELD_OTHER` (anything else: decode it).
+   */
+  fieldKey(b: Uint8Array, pos: number, end: number, name: string): number {
+    const id = readVarint(b, pos);
+    let p = varintEnd(b, pos);
+    if (id === 0) return FIELD_OTHER;
+    const at = this.#shape(id).position.get(name);
+    if (at === undefined) return FIELD_MISSING;
+    for (let i = 0; i < at; i++) p = skipValue(b, p);
+    const tag = b[p++];
+    switch (tag) {
+      case T_STRING: {
+        const len = readVarint(b, p);
+        p = varintEnd(b, p);
+        if (len > 0 && b[p] === 0) return FIELD_OTHER;
+        this.fieldKeyValue = hashUtf8(b, p, p + len);
+        return FIELD_STRING;
+      }
+      case T_HEX: {
+        const len = readVarint(b, p);
+        p = varintEnd(b, p);
+        this.fieldKeyValue = hashPackedHex(b, p, p + len);
+        return FIELD_STRING;
+      }
+      case T_DICT: {
+        const entry = this.dict.bytes(readVarint(b, p));
+        if (entry[0] === 0) return FIELD_OTHER;
+        this.fieldKeyValue = hashUtf8(entry, 0, entry.length);
+        return FIELD_STRING;
+      }
+      case T_DATE: {
+        const lo = (b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)) >>> 0;
+        this.fieldKeyValue = i32(b, p + 4) * 4294967296 + lo;
+        return Math.abs(this.fieldKeyValue) <= 8.64e15 ? FIELD_DATE : FIELD_OTHER;
+      }
+      case T_INT32:
+        this.fieldKeyValue = i32(b, p);
+        return FIELD_NUMBER;
+      case T_DOUBLE: {
+        this.#p = p - 1;
+        const v = this.#decodeValue(b) as number;
+        if (Number.isNaN(v)) return FIELD_OTHER;
+        this.fieldKeyValue = v === 0 ? 0 : v;
+        return FIELD_NUMBER;
+      }
+    }
+    return FIELD_OTHER;
+  }
+
   #decodeValue(b: Uint8Array): unknown {
     let p = this.#p;
     const tag = b[p++];
@@ -491,7 +566,8 @@ export class Codec {
         const len = readVarint(b, p);
         p = varintEnd(b, p);
         this.#p = p + len;
-        return hexText(b, p, p + len);
+        if (this.#hex.length < 2 * len) this.#hex = new Uint16Array(4 * len);
+        return hexText(b, p, p + len, this.#hex);
       }
       case T_DICT:
         this.#p = varintEnd(b, p);

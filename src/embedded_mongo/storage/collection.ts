@@ -13,7 +13,7 @@
  * Documents handed out (`decode`, `getById`, `all`) are fresh objects the caller owns.
  */
 import { BSON, type Document } from "bson";
-import { Codec } from "./codec.ts";
+import { Codec, FIELD_MISSING, FIELD_STRING } from "./codec.ts";
 import { DocHeap, type HeapCapture } from "./heap.ts";
 import type { DocSource } from "./index_values.ts";
 import { checkAgainst, cleanSpec, copySpec, ID_SPEC, validateSpec } from "./index_spec.ts";
@@ -23,6 +23,7 @@ import { indexKey, type Key, MISSING } from "./keys.ts";
 import type { JournalOp } from "./ops.ts";
 import { type Range, SortedPairs } from "./sorted.ts";
 import { IdTable } from "./id_table.ts";
+import { KeyHasher } from "./key_hash.ts";
 import type { IndexSpec } from "./types.ts";
 
 /**
@@ -49,10 +50,43 @@ export interface CollectionCapture {
 
 type CollectionOp = Extract<JournalOp, { op: "i" | "r" | "d" | "ci" | "di" }>;
 
+function sameKey(a: Key, b: Key): boolean {
+  return a === b || (typeof a === "number" && typeof b === "number" && a !== a && b !== b);
+}
+
+/** A document's compact bytes as index maintenance reads them (`DocSource`). */
+class BytesSource implements DocSource {
+  #doc?: Document;
+  fieldKeyValue = 0;
+
+  /** The document lies at `[pos, end)` of `bytes`. */
+  constructor(
+    readonly codec: Codec,
+    readonly bytes: Uint8Array,
+    readonly pos: number,
+    readonly end: number,
+  ) {}
+
+  top(name: string): unknown {
+    return this.codec.field(this.bytes, this.pos, this.end, name);
+  }
+
+  doc(): Document {
+    return this.#doc ??= this.codec.decode(this.bytes, this.pos, this.end);
+  }
+
+  fieldKey(name: string): number {
+    const kind = this.codec.fieldKey(this.bytes, this.pos, this.end, name);
+    this.fieldKeyValue = this.codec.fieldKeyValue;
+    return kind;
+  }
+}
+
 export class MemoryCollection {
   readonly #heap = new DocHeap();
   readonly #codec = new Codec();
-  readonly #ids = new IdTable((slot) => indexKey(this.field(slot, "_id")));
+  readonly #ids = new IdTable();
+  readonly #hasher = new KeyHasher();
   /** Natural order: (sequence number, slot); `#seqOf[slot]` is the slot's number, -1 if free. */
   readonly #order = new SortedPairs();
   #seqOf = new Float64Array(64).fill(-1);
@@ -100,7 +134,11 @@ export class MemoryCollection {
   }
 
   slotOf(id: unknown): number | undefined {
-    return this.#ids.get(indexKey(id));
+    const key = indexKey(id);
+    return this.#ids.find(
+      this.#hasher.hash(key),
+      (slot) => sameKey(indexKey(this.field(slot, "_id")), key),
+    );
   }
 
   #setSeq(slot: number, seq: number): void {
@@ -245,23 +283,26 @@ export class MemoryCollection {
     apply();
   }
 
-  /** `execute` for deletes of distinct documents, journaled with one write. */
-  #deleteAll(ops: Extract<CollectionOp, { op: "d" }>[]): void {
-    const applies = ops.map((op) => this.#prepare(op));
+  /** `execute` for deletes of the documents in distinct `slots`, journaled with one write. */
+  #deleteAll(ops: Extract<CollectionOp, { op: "d" }>[], slots: number[]): void {
+    const applies = ops.map((op, i) => this.#prepare(op, slots[i]));
     this.#holder.journal.record(...ops);
     for (const apply of applies) apply();
   }
 
-  /** Checks `op` against the current state and returns what applies it; changes nothing. */
-  #prepare(op: CollectionOp): () => void {
+  /**
+   * Checks `op` against the current state and returns what applies it; changes nothing. A
+   * delete may come with the slot of its document, when the caller found it already.
+   */
+  #prepare(op: CollectionOp, slot?: number): () => void {
     switch (op.op) {
       case "i":
         return this.#prepareInsert(op.doc);
       case "r":
         return this.#prepareReplace(op.doc);
       case "d": {
-        const slot = this.slotOf(op.id);
-        return slot === undefined ? () => {} : () => this.#remove(slot);
+        const found = slot ?? this.slotOf(op.id);
+        return found === undefined ? () => {} : () => this.#remove(found);
       }
       case "ci": {
         const fresh = this.#buildIndexes(this.#freshSpecs(op.specs));
@@ -280,62 +321,76 @@ export class MemoryCollection {
 
   /** A `DocSource` over compact bytes not yet stored (in the codec's scratch: use at once). */
   #compactSource(compact: Uint8Array): DocSource {
-    let doc: Document | undefined;
-    return {
-      top: (name) => this.#codec.field(compact, 0, compact.length, name),
-      doc: () => doc ??= this.#codec.decode(compact, 0, compact.length),
-    };
+    return new BytesSource(this.#codec, compact, 0, compact.length);
   }
 
   #storedSource(slot: number): DocSource {
-    let doc: Document | undefined;
-    return {
-      top: (name) => this.field(slot, name),
-      doc: () => doc ??= this.decode(slot),
-    };
+    const heap = this.#heap;
+    const b = heap.locate(slot);
+    return new BytesSource(this.#codec, b, heap.pos, heap.end);
   }
 
-  /** The `_id` key and index entries of compact bytes, every unique index checked. */
-  #checked(compact: Uint8Array, self: number): [Key, unknown, (Entry[] | undefined)[]] {
-    const src = this.#compactSource(compact);
-    const id = src.top("_id");
-    if (id === MISSING || id === undefined) {
-      throw new Error("Cannot insert: the document has no _id");
-    }
-    const entries = this.#indexes.map((index) => {
+  /** The hash of the `_id` of `src` (`key_hash.ts`), read from its bytes when it is a string. */
+  #idHash(src: DocSource): number {
+    if (src.fieldKey!("_id") === FIELD_STRING) return src.fieldKeyValue!;
+    return this.#hasher.hash(indexKey(src.top("_id")));
+  }
+
+  /** The slot holding the `_id` of `src`, if any. */
+  #findId(h: number, src: DocSource): number | undefined {
+    let key: Key | undefined;
+    return this.#ids.find(h, (slot) => {
+      key ??= indexKey(src.top("_id"));
+      return sameKey(indexKey(this.field(slot, "_id")), key);
+    });
+  }
+
+  /** The index entries of a document, every unique index checked (`self`: its slot, or -1). */
+  #checked(src: DocSource, self: number): (Entry[] | undefined)[] {
+    return this.#indexes.map((index) => {
       const e = index.entries(src);
       index.checkUnique(this.ns, e, self);
       return e;
     });
-    return [indexKey(id), id, entries];
   }
 
   #prepareInsert(bson: Uint8Array): () => void {
     const compact = this.#codec.encodeBson(bson);
-    const [key, id, entries] = this.#checked(compact, -1);
-    if (this.#ids.get(key) !== undefined) {
-      throw new DuplicateKeyError(this.ns, "_id_", { _id: 1 }, { _id: id });
+    const src = this.#compactSource(compact);
+    if (src.fieldKey!("_id") === FIELD_MISSING) {
+      throw new Error("Cannot insert: the document has no _id");
     }
+    const h = this.#idHash(src);
+    if (this.#findId(h, src) !== undefined) {
+      throw new DuplicateKeyError(this.ns, "_id_", { _id: 1 }, { _id: src.top("_id") });
+    }
+    const entries = this.#checked(src, -1);
     const bytes = compact.slice();
     return () => {
       const slot = this.#heap.add(bytes);
       for (let i = 0; i < entries.length; i++) {
         if (entries[i]) this.#indexes[i].add(entries[i]!, slot);
       }
-      this.#ids.add(key, slot);
-      const seq = this.#nextSeq++;
-      this.#setSeq(slot, seq);
-      this.#order.add(seq, slot);
+      this.#place(h, slot);
     };
+  }
+
+  /** Puts a new document's slot in the `_id` table and at the end of the natural order. */
+  #place(h: number, slot: number): void {
+    this.#ids.add(h, slot);
+    const seq = this.#nextSeq++;
+    this.#setSeq(slot, seq);
+    this.#order.add(seq, slot);
   }
 
   #prepareReplace(bson: Uint8Array): () => void {
     const compact = this.#codec.encodeBson(bson);
     const src = this.#compactSource(compact);
-    const id = src.top("_id");
-    const slot = id === MISSING ? undefined : this.#ids.get(indexKey(id));
+    const slot = src.fieldKey!("_id") === FIELD_MISSING
+      ? undefined
+      : this.#findId(this.#idHash(src), src);
     if (slot === undefined) throw new Error("Cannot replace document: no document with this _id");
-    const [, , entries] = this.#checked(compact, slot);
+    const entries = this.#checked(src, slot);
     const old = this.#storedSource(slot);
     const oldEntries = this.#indexes.map((index) => index.entries(old));
     const bytes = compact.slice();
@@ -392,15 +447,15 @@ export class MemoryCollection {
   ): boolean {
     for (;;) {
       if (!this.#indexes.includes(index)) return false;
-      const slots = new Set(index.dates.slots({ hi: cutoff, hiInclusive: true }, 64));
-      if (slots.size === 0) return false;
-      const ops = [...slots].map((slot) => ({
+      const slots = [...new Set(index.dates.slots({ hi: cutoff, hiInclusive: true }, 64))];
+      if (slots.length === 0) return false;
+      const ops = slots.map((slot) => ({
         op: "d" as const,
         db: this.db,
         c: this.name,
         id: this.field(slot, "_id"),
       }));
-      this.#deleteAll(ops);
+      this.#deleteAll(ops, slots);
       deleted(ops.length);
       if (performance.now() >= deadline) return true;
     }
@@ -420,7 +475,7 @@ export class MemoryCollection {
 
   /** Builds indexes over every document, without installing them (a duplicate leaves nothing). */
   #buildIndexes(specs: IndexSpec[]): Index[] {
-    const built = specs.map(makeIndex);
+    const built = specs.map((spec) => makeIndex(spec, (slot) => this.#storedSource(slot)));
     for (const index of built) {
       for (const slot of this.slots()) {
         const e = index.entries(this.#storedSource(slot));
@@ -430,6 +485,39 @@ export class MemoryCollection {
       }
     }
     return built;
+  }
+
+  /**
+   * Restores documents from a snapshot: `records` (heap records, in natural order) becomes a
+   * slab of its own, read with the codec tables given first (`loadCodecTables`). A snapshot is an
+   * image of a consistent state, not a list of writes: its documents are adopted as they are,
+   * and its indexes are then built over them by the `ci` record that follows, as
+   * `createIndexes` builds them.
+   */
+  adopt(records: Uint8Array): number {
+    const slots = this.#heap.adopt(records);
+    for (const slot of slots) {
+      const src = this.#storedSource(slot);
+      const h = this.#idHash(src);
+      if (this.#findId(h, src) !== undefined) {
+        throw new Error(`Cannot load documents: duplicate _id in ${this.ns}`);
+      }
+      for (const index of this.#indexes) {
+        const e = index.entries(src);
+        if (e) index.add(e, slot);
+      }
+      this.#place(h, slot);
+    }
+    return slots.length;
+  }
+
+  /** The codec's tables, for a snapshot; `loadCodecTables` takes them back. */
+  codecTables(): { shapes: string[][]; dict: Uint8Array[] } {
+    return this.#codec.tables();
+  }
+
+  loadCodecTables(tables: { shapes: string[][]; dict: Uint8Array[] }): void {
+    this.#codec.loadTables(tables);
   }
 
   /** What a snapshot needs to write this collection as it is now. */

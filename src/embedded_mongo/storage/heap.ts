@@ -102,6 +102,39 @@ export class DocHeap {
     this.#release(old);
   }
 
+  /**
+   * Takes `records` (records as a slab holds them, from a snapshot; slot fields ignored) as a
+   * slab of its own, giving each record a new slot; returns the slots in record order.
+   */
+  adopt(records: Uint8Array): number[] {
+    const index = this.#freeSlabs.pop() ?? this.#slabs.length;
+    this.#slabs[index] = records;
+    this.#dead[index] = 0;
+    const slots: number[] = [];
+    let at = 0;
+    while (at + HEADER <= records.length) {
+      const len = u32(records, at + 4);
+      if (len === 0 || at + HEADER + len > records.length) {
+        throw new Error("Cannot load documents: a record overruns its chunk");
+      }
+      let slot = this.#freeSlots.pop();
+      if (slot === undefined) {
+        slot = this.#nextSlot++;
+        if (slot >= this.#locs.length) {
+          const bigger = new Float64Array(this.#locs.length * 2).fill(-1);
+          bigger.set(this.#locs);
+          this.#locs = bigger;
+        }
+      }
+      putU32(records, at, slot);
+      this.#locs[slot] = index * SLAB_FACTOR + at;
+      this.#liveBytes += HEADER + len;
+      slots.push(slot);
+      at += HEADER + len;
+    }
+    return slots;
+  }
+
   /** The slabs and the locations of `slots` as they are now (see `HeapCapture`). */
   capture(slots: Iterable<number>, count: number): HeapCapture {
     const locs = new Float64Array(count);

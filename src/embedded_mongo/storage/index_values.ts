@@ -13,6 +13,12 @@ export interface DocSource {
   top(name: string): unknown;
   /** The whole document (decoded on first use). */
   doc(): Document;
+  /**
+   * What an index needs of a top-level field without building it (`Codec.fieldKey`: a kind,
+   * with `fieldKeyValue` set), when the source can tell.
+   */
+  fieldKey?(name: string): number;
+  readonly fieldKeyValue?: number;
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

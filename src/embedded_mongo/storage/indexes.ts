@@ -4,9 +4,11 @@
  * - `SingleIndex` (one field): numbers a double holds exactly and valid Dates go to an ordered
  *   part (`SortedPairs`, one for numbers and one for dates, since MongoDB never compares the two),
  *   which serves equality, ranges, counts and the TTL monitor; every other value goes to a hash
- *   part keyed by `indexKey`. Numbers that land in the hash part (NaN, a decimal a double cannot
- *   hold) and invalid Dates are counted, because a range answered from the ordered part alone
- *   would miss them.
+ *   part keyed by the 32-bit hash of its `indexKey` (`key_hash.ts`): a lookup gets a superset
+ *   (the caller filters again), a unique index compares the actual keys. A stored string, date
+ *   or number is indexed from its bytes without being built (`DocSource.fieldKey`). Numbers that
+ *   land in the hash part (NaN, a decimal a double cannot hold) and invalid Dates are counted,
+ *   because a range answered from the ordered part alone would miss them.
  * - `CompoundIndex`: a hash from the first field's key to slots (`lookup` on the first field),
  *   plus, when unique, a hash from the whole compound key to its slot.
  *
@@ -18,6 +20,8 @@ import { Context } from "mingo/core";
 import * as queryOps from "mingo/operators/query";
 import { DuplicateKeyError, IndexError } from "../errors.ts";
 import { type DocSource, valuesAt } from "./index_values.ts";
+import { FIELD_DATE, FIELD_MISSING, FIELD_NUMBER, FIELD_STRING } from "./codec.ts";
+import { KeyHasher } from "./key_hash.ts";
 import { indexKey, type Key, keyPart, MISSING } from "./keys.ts";
 import { type Range, SortedPairs } from "./sorted.ts";
 import type { IndexSpec } from "./types.ts";
@@ -38,19 +42,24 @@ export const DATE = 2;
 /** One entry a document contributes to an index. */
 export interface Entry {
   kind: typeof HASH | typeof NUM | typeof DATE;
-  /** The hash key (HASH), or the number / milliseconds (NUM, DATE). */
+  /**
+   * SingleIndex: the key's hash (HASH) or the number / milliseconds (NUM, DATE); CompoundIndex:
+   * the first field's `indexKey`.
+   */
   key: Key;
   /** The whole compound key (compound indexes only). */
   full?: string;
-  /** The values, for a duplicate key error's `keyValue`. */
+  /** The values (unique indexes, and whenever they were decoded), for duplicate checks. */
   values: unknown[];
+  /** A number kept in the hash part (1), or an invalid Date (2). */
+  irregular?: 1 | 2;
 }
 
 /** Slots of one hash key: one slot, a few in an array, or many in a set. */
 type Slots = number | number[] | Set<number>;
 const ARRAY_MAX = 32;
 
-function addSlot(map: Map<Key, Slots>, key: Key, slot: number): void {
+function addSlot<K>(map: Map<K, Slots>, key: K, slot: number): void {
   const cur = map.get(key);
   if (cur === undefined) map.set(key, slot);
   else if (typeof cur === "number") {
@@ -62,7 +71,7 @@ function addSlot(map: Map<Key, Slots>, key: Key, slot: number): void {
   } else cur.add(slot);
 }
 
-function removeSlot(map: Map<Key, Slots>, key: Key, slot: number): void {
+function removeSlot<K>(map: Map<K, Slots>, key: K, slot: number): void {
   const cur = map.get(key);
   if (cur === undefined) return;
   if (typeof cur === "number") {
@@ -99,6 +108,10 @@ function hasOtherSlot(s: Slots | undefined, slot: number): boolean {
 
 function isNumericKey(k: Key): boolean {
   return typeof k === "number" || (typeof k === "string" && k.startsWith("\0#"));
+}
+
+function sameKey(a: Key, b: Key): boolean {
+  return a === b || (typeof a === "number" && typeof b === "number" && a !== a && b !== b);
 }
 
 function sameEntry(a: Entry, b: Entry): boolean {
@@ -173,40 +186,81 @@ abstract class BaseIndex {
 }
 
 export class SingleIndex extends BaseIndex {
-  readonly #hash = new Map<Key, Slots>();
+  readonly #hash = new Map<number, Slots>();
   readonly #nums = new SortedPairs();
   readonly #dates = new SortedPairs();
+  readonly #hasher = new KeyHasher();
   /** Numbers kept in the hash part, and invalid Dates. */
   #irregularNums = 0;
   #irregularDates = 0;
+  /** Whether entries may be read from bytes (`DocSource.fieldKey`). */
+  readonly #fromBytes: boolean;
   /** Set once a document contributed several entries. */
   multikey = false;
 
-  static entryOf(v: unknown): Entry {
+  /** `sourceOf(slot)`: the stored document in `slot`, for comparing keys in a unique index. */
+  constructor(spec: IndexSpec, readonly sourceOf: (slot: number) => DocSource) {
+    super(spec);
+    this.#fromBytes = !this.unique && !this.partial && this.paths[0].length === 1;
+  }
+
+  entryOf(v: unknown): Entry {
     if (v instanceof Date) {
       const t = v.getTime();
       if (Number.isFinite(t)) return { kind: DATE, key: t, values: [v] };
-      return { kind: HASH, key: indexKey(v), values: [v] };
+      return { kind: HASH, key: this.#hasher.hash(indexKey(v)), values: [v], irregular: 2 };
     }
     const k = indexKey(v);
     if (typeof k === "number" && !Number.isNaN(k)) return { kind: NUM, key: k, values: [v] };
-    return { kind: HASH, key: k, values: [v] };
+    const e: Entry = { kind: HASH, key: this.#hasher.hash(k), values: [v] };
+    if (isNumericKey(k)) e.irregular = 1;
+    return e;
+  }
+
+  /**
+   * The entries of a top-level field read from bytes (undefined: left out), or null when the
+   * value must be decoded.
+   */
+  #entryFromBytes(src: DocSource): Entry[] | undefined | null {
+    const kind = src.fieldKey!(this.fields[0]);
+    const key = src.fieldKeyValue!;
+    switch (kind) {
+      case FIELD_MISSING:
+        return this.sparse ? undefined : [this.entryOf(MISSING)];
+      case FIELD_STRING:
+        return [{ kind: HASH, key, values: [] }];
+      case FIELD_DATE:
+        return [{ kind: DATE, key, values: [] }];
+      case FIELD_NUMBER:
+        return [{ kind: NUM, key, values: [] }];
+    }
+    return null;
   }
 
   entries(src: DocSource): Entry[] | undefined {
+    if (this.#fromBytes && src.fieldKey) {
+      const fast = this.#entryFromBytes(src);
+      if (fast !== null) return fast;
+    }
     if (!this.included(src)) return undefined;
     const values = valuesAt(src, this.paths[0]);
     if (values.length === 1) {
       if (values[0] === MISSING && this.sparse) return undefined;
-      return [SingleIndex.entryOf(values[0])];
+      return [this.entryOf(values[0])];
     }
     if (this.sparse && values.every((v) => v === MISSING)) return undefined;
     const out: Entry[] = [];
     for (const v of values) {
-      const e = SingleIndex.entryOf(v);
-      if (!out.some((o) => sameEntry(o, e))) out.push(e);
+      const e = this.entryOf(v);
+      if (!out.some((o) => sameEntry(o, e) && this.#sameValue(o, e))) out.push(e);
     }
     return out;
+  }
+
+  /** Whether two entries of the same kind and key hold equal values (hashes may collide). */
+  #sameValue(a: Entry, b: Entry): boolean {
+    if (a.kind !== HASH) return true;
+    return sameKey(indexKey(a.values[0]), indexKey(b.values[0]));
   }
 
   add(entries: Entry[], slot: number): void {
@@ -215,9 +269,9 @@ export class SingleIndex extends BaseIndex {
       if (e.kind === NUM) this.#nums.add(e.key as number, slot);
       else if (e.kind === DATE) this.#dates.add(e.key as number, slot);
       else {
-        addSlot(this.#hash, e.key, slot);
-        if (isNumericKey(e.key)) this.#irregularNums++;
-        else if (e.values[0] instanceof Date) this.#irregularDates++;
+        addSlot(this.#hash, e.key as number, slot);
+        if (e.irregular === 1) this.#irregularNums++;
+        else if (e.irregular === 2) this.#irregularDates++;
       }
     }
   }
@@ -227,9 +281,9 @@ export class SingleIndex extends BaseIndex {
       if (e.kind === NUM) this.#nums.delete(e.key as number, slot);
       else if (e.kind === DATE) this.#dates.delete(e.key as number, slot);
       else {
-        removeSlot(this.#hash, e.key, slot);
-        if (isNumericKey(e.key)) this.#irregularNums--;
-        else if (e.values[0] instanceof Date) this.#irregularDates--;
+        removeSlot(this.#hash, e.key as number, slot);
+        if (e.irregular === 1) this.#irregularNums--;
+        else if (e.irregular === 2) this.#irregularDates--;
       }
     }
   }
@@ -237,15 +291,22 @@ export class SingleIndex extends BaseIndex {
   taken(e: Entry, slot: number): boolean {
     if (e.kind === NUM) return this.#nums.hasOther(e.key as number, slot);
     if (e.kind === DATE) return this.#dates.hasOther(e.key as number, slot);
-    return hasOtherSlot(this.#hash.get(e.key), slot);
+    for (const other of slotList(this.#hash.get(e.key as number))) {
+      if (other === slot) continue;
+      const theirs = this.entries(this.sourceOf(other)) ?? [];
+      if (theirs.some((t) => t.kind === HASH && t.key === e.key && this.#sameValue(t, e))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   lookup(value: unknown): number[] | undefined {
     if (this.partial) return undefined;
-    const e = SingleIndex.entryOf(value);
+    const e = this.entryOf(value);
     if (e.kind === HASH) {
-      if (this.sparse && e.key === null) return undefined;
-      return slotList(this.#hash.get(e.key));
+      if (this.sparse && value === null) return undefined;
+      return slotList(this.#hash.get(e.key as number));
     }
     const part = e.kind === NUM ? this.#nums : this.#dates;
     const k = e.key as number;
@@ -343,6 +404,9 @@ export class CompoundIndex extends BaseIndex {
 
 export type Index = SingleIndex | CompoundIndex;
 
-export function makeIndex(spec: IndexSpec): Index {
-  return Object.keys(spec.key).length === 1 ? new SingleIndex(spec) : new CompoundIndex(spec);
+/** An index for `spec`; `sourceOf(slot)` reads the stored document in a slot. */
+export function makeIndex(spec: IndexSpec, sourceOf: (slot: number) => DocSource): Index {
+  return Object.keys(spec.key).length === 1
+    ? new SingleIndex(spec, sourceOf)
+    : new CompoundIndex(spec);
 }

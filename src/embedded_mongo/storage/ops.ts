@@ -14,6 +14,7 @@
 import { BSON, type Document } from "bson";
 import { normalizeValue } from "../query/values.ts";
 import { elements, putI32, stringAt } from "./bson_walk.ts";
+import { writeUtf8 } from "./text.ts";
 import type { IndexSpec } from "./types.ts";
 
 export type JournalOp =
@@ -26,44 +27,36 @@ export type JournalOp =
   | { op: "ci"; db: string; c: string; specs: IndexSpec[] }
   | { op: "di"; db: string; c: string; name: string };
 
-const UTF8 = new TextEncoder();
-
 /**
  * `{op, db, c, <name>: <value>}` written directly, the last element being a BSON document
- * (type 3, `value` its bytes) or a string (type 2).
+ * (type 3, `value` its bytes) or a string (type 2, `value` the string).
  */
-function record(op: string, db: string, c: string, name: string, type: 2 | 3, value: Uint8Array) {
-  const parts = [["op", op], ["db", db], ["c", c]].map((
-    [k, v],
-  ) => [UTF8.encode(k), UTF8.encode(v)]);
-  const last = type === 2 ? 4 + value.length + 1 : value.length;
-  let size = 4 + 1 + 1 + name.length + 1 + last;
-  for (const [k, v] of parts) size += 1 + k.length + 1 + 4 + v.length + 1;
-  const out = new Uint8Array(size);
-  putI32(out, 0, size);
+function record(op: string, db: string, c: string, name: string, value: Uint8Array | string) {
+  const strings: [string, string][] = [["op", op], ["db", db], ["c", c]];
+  if (typeof value === "string") strings.push([name, value]);
+  let max = 5 + (typeof value === "string" ? 0 : 3 + name.length + value.length);
+  for (const [k, v] of strings) max += 7 + k.length + 3 * v.length;
+  const out = new Uint8Array(max);
   let o = 4;
-  const string = (k: Uint8Array, v: Uint8Array) => {
+  for (const [k, v] of strings) {
     out[o++] = 0x02;
-    out.set(k, o);
-    o += k.length;
+    o = writeUtf8(k, out, o);
     out[o++] = 0;
-    putI32(out, o, v.length + 1);
-    out.set(v, o + 4);
-    o += 4 + v.length;
+    const at = o;
+    o = writeUtf8(v, out, o + 4);
+    putI32(out, at, o - at - 4 + 1);
     out[o++] = 0;
-  };
-  for (const [k, v] of parts) string(k, v);
-  if (type === 2) string(UTF8.encode(name), value);
-  else {
+  }
+  if (typeof value !== "string") {
     out[o++] = 0x03;
-    out.set(UTF8.encode(name), o);
-    o += name.length;
+    o = writeUtf8(name, out, o);
     out[o++] = 0;
     out.set(value, o);
     o += value.length;
   }
-  out[o] = 0;
-  return out;
+  out[o++] = 0;
+  putI32(out, 0, o);
+  return out.subarray(0, o);
 }
 
 /** The BSON body of `op`'s record. */
@@ -71,9 +64,9 @@ export function encodeOp(op: JournalOp): Uint8Array {
   switch (op.op) {
     case "i":
     case "r":
-      return record(op.op, op.db, op.c, "d", 3, op.doc);
+      return record(op.op, op.db, op.c, "d", op.doc);
     case "d":
-      if (typeof op.id === "string") return record("d", op.db, op.c, "id", 2, UTF8.encode(op.id));
+      if (typeof op.id === "string") return record("d", op.db, op.c, "id", op.id);
       return BSON.serialize({ op: "d", db: op.db, c: op.c, id: op.id });
     case "cc":
       return BSON.serialize({ op: "cc", db: op.db, c: op.c, o: op.options });

@@ -1,21 +1,26 @@
 /**
  * The snapshot file: the whole catalog at one instant, as framed records (`records.ts`).
  *
- * Version 2 (written since the store keeps documents as bytes):
+ * Version 3 (written now): an image of each collection's heap.
  *
- *     {op: "snapshot", version: 2, journal: N, created}
- *     per collection: {op: "cc", db, c, o}, {op: "ci", db, c, specs} (if it has indexes), then
- *       {op: "docs", db, c, n, data: Binary}: `n` BSON documents back to back, about 1 MiB a
- *       record, in natural order
+ *     {op: "snapshot", version: 3, journal: N, created}
+ *     per collection:
+ *       {op: "cc", db, c, o}
+ *       {op: "codec", db, c, shapes: [[names]], dict: [Binary]}   the codec's tables
+ *       {op: "docs", db, c, n, data: Binary}   `n` documents in compact form as heap records
+ *                                              (`heap.ts`), about 1 MiB a record, natural order
+ *       {op: "ci", db, c, specs}               (if it has indexes)
  *     {op: "end", records: <records between header and footer>, docs: <documents>}
  *
- * Version 1 (still read) held one `{op: "i", db, c, d}` record per document instead of `docs`.
- * Loading goes through `Catalog.execute`, as a journal replay does; the documents are never
- * built as objects on the way.
+ * Loading takes each `docs` record as a slab as it is (`MemoryCollection.adopt`: no document is
+ * re-encoded or built as an object), then the `ci` record builds the indexes over them through
+ * `Catalog.execute`, as `createIndexes` would. Versions 1 (one `{op: "i", db, c, d}` record per
+ * document) and 2 (`docs` records of BSON documents, before `ci`) are still read, their
+ * documents inserted through `Catalog.execute` as a journal replay inserts them.
  */
 import { Binary, BSON, type Document } from "bson";
 import { CorruptFileError } from "../errors.ts";
-import { elements, i32, stringAt } from "./bson_walk.ts";
+import { type Element, elements, i32, stringAt } from "./bson_walk.ts";
 import type { CollectionCapture } from "./collection.ts";
 import { decodeOp, opName } from "./ops.ts";
 import { concat, frame, readRecords, writeAll } from "./records.ts";
@@ -65,9 +70,9 @@ function u32(b: Uint8Array, p: number): number {
   return i32(b, p) >>> 0;
 }
 
-/** Writes the documents of one capture as `docs` records; returns how many documents. */
+/** Writes the documents of one capture as `docs` records of heap records; returns how many. */
 async function putDocs(out: ChunkedWriter, coll: SnapshotCollection): Promise<number> {
-  const { heap, codec } = coll.capture;
+  const { slabs, locs } = coll.capture.heap;
   let chunk = new Uint8Array(CHUNK_BYTES + 64 * 1024);
   let used = 0;
   let n = 0;
@@ -78,22 +83,18 @@ async function putDocs(out: ChunkedWriter, coll: SnapshotCollection): Promise<nu
     used = 0;
     n = 0;
   };
-  let total = 0;
-  for (const loc of heap.locs) {
-    const slab = heap.slabs[Math.floor(loc / SLAB_FACTOR)]!;
+  for (const loc of locs) {
+    const slab = slabs[Math.floor(loc / SLAB_FACTOR)]!;
     const at = loc % SLAB_FACTOR;
-    const pos = at + 8;
-    const end = pos + u32(slab, at + 4);
-    const size = codec.bsonSize(slab, pos, end);
+    const size = 8 + u32(slab, at + 4);
     if (used > 0 && used + size > CHUNK_BYTES) await emit();
     if (size > chunk.length) chunk = new Uint8Array(size);
-    codec.writeBson(slab, pos, end, chunk, used);
+    chunk.set(slab.subarray(at, at + size), used);
     used += size;
     n++;
-    total++;
   }
   await emit();
-  return total;
+  return locs.length;
 }
 
 /**
@@ -108,35 +109,46 @@ export async function writeSnapshot(
 ): Promise<number> {
   const out = new ChunkedWriter(file, pause);
   await out.put(
-    BSON.serialize({ op: "snapshot", version: 2, journal: gen, created: new Date() }),
+    BSON.serialize({ op: "snapshot", version: 3, journal: gen, created: new Date() }),
     false,
   );
   let docs = 0;
   for (const coll of colls) {
-    await out.put(BSON.serialize({ op: "cc", db: coll.db, c: coll.c, o: coll.options }));
-    if (coll.specs.length > 0) {
-      await out.put(BSON.serialize({ op: "ci", db: coll.db, c: coll.c, specs: coll.specs }));
-    }
+    const { db, c } = coll;
+    await out.put(BSON.serialize({ op: "cc", db, c, o: coll.options }));
+    const { shapes, dict } = coll.capture.codec.tables();
+    const entries = dict.map((d) => new Binary(d));
+    await out.put(BSON.serialize({ op: "codec", db, c, shapes, dict: entries }));
     docs += await putDocs(out, coll);
+    if (coll.specs.length > 0) {
+      await out.put(BSON.serialize({ op: "ci", db, c, specs: coll.specs }));
+    }
   }
   await out.put(BSON.serialize({ op: "end", records: out.records, docs }), false);
   await out.flush();
   return out.size;
 }
 
-/** Inserts the documents of a `docs` record; returns how many. */
-function loadDocs(catalog: Catalog, body: Uint8Array): number {
+function field(body: Uint8Array, els: Element[], name: string, type: number): Element {
+  const e = els.find((x) => x.name === name && x.type === type);
+  if (!e) throw new CorruptFileError(`a snapshot record has no ${name}`);
+  return e;
+}
+
+/** Loads a `docs` record: heap records adopted (version 3), or BSON documents inserted (2). */
+function loadDocs(catalog: Catalog, body: Uint8Array, version: number): number {
   const els = elements(body);
-  const get = (name: string, type: number) => {
-    const e = els.find((x) => x.name === name && x.type === type);
-    if (!e) throw new CorruptFileError(`a docs record has no ${name}`);
-    return e;
-  };
-  const db = stringAt(body, get("db", 0x02));
-  const c = stringAt(body, get("c", 0x02));
-  const data = get("data", 0x05);
+  const db = stringAt(body, field(body, els, "db", 0x02));
+  const c = stringAt(body, field(body, els, "c", 0x02));
+  const data = field(body, els, "data", 0x05);
+  const start = data.start + 5;
   const end = data.end;
-  let p = data.start + 5;
+  if (version >= 3) {
+    const coll = catalog.getCollection(db, c);
+    if (!coll) throw new CorruptFileError(`documents of ${db}.${c} before its collection`);
+    return coll.adopt(body.slice(start, end));
+  }
+  let p = start;
   let n = 0;
   while (p < end) {
     const size = i32(body, p);
@@ -146,6 +158,14 @@ function loadDocs(catalog: Catalog, body: Uint8Array): number {
     n++;
   }
   return n;
+}
+
+/** Loads a `codec` record into its (new, empty) collection. */
+function loadCodec(catalog: Catalog, record: Document): void {
+  const coll = catalog.getCollection(record.db, record.c);
+  if (!coll) throw new CorruptFileError(`a codec of ${record.db}.${record.c} before it`);
+  const dict = (record.dict as Binary[]).map((b) => b.buffer.slice(0, b.position));
+  coll.loadCodecTables({ shapes: record.shapes as string[][], dict });
 }
 
 /**
@@ -161,9 +181,9 @@ export function loadSnapshot(path: string, catalog: Catalog): { gen: number; siz
   try {
     result = readRecords(path, (body) => {
       if (footer) throw new CorruptFileError("records after the end record");
-      if (header?.version === 2 && opName(body) === "docs") {
+      if (header && header.version >= 2 && opName(body) === "docs") {
         records++;
-        docs += loadDocs(catalog, body);
+        docs += loadDocs(catalog, body, header.version);
         return;
       }
       const op = decodeOp(body);
@@ -176,12 +196,15 @@ export function loadSnapshot(path: string, catalog: Catalog): { gen: number; siz
       }
       const { record } = op;
       if (!header) {
-        if (record.op !== "snapshot" || (record.version !== 1 && record.version !== 2)) {
-          throw new CorruptFileError("the first record is not a version 1 or 2 snapshot header");
+        if (record.op !== "snapshot" || ![1, 2, 3].includes(record.version)) {
+          throw new CorruptFileError("the first record is not a version 1, 2 or 3 snapshot header");
         }
         header = record;
       } else if (record.op === "end") footer = record;
-      else throw new CorruptFileError(`unknown record ${JSON.stringify(record.op)}`);
+      else if (record.op === "codec" && header.version >= 3) {
+        records++;
+        loadCodec(catalog, record);
+      } else throw new CorruptFileError(`unknown record ${JSON.stringify(record.op)}`);
     });
   } catch (e) {
     throw new Error(

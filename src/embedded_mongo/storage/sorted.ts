@@ -68,6 +68,15 @@ export class SortedPairs {
   add(key: number, slot: number): void {
     this.#size++;
     if (this.#blocks.length === 0) this.#blocks.push(newBlock());
+    const last = this.#blocks[this.#blocks.length - 1];
+    if (last.n === 0 || before(last.keys[last.n - 1], last.slots[last.n - 1], key, slot)) {
+      // Appending (natural order, dates that grow): fill the last block, then start another.
+      const b = last.n < CAP ? last : newBlock();
+      if (b !== last) this.#blocks.push(b);
+      b.keys[b.n] = key;
+      b.slots[b.n++] = slot;
+      return;
+    }
     let [bi, i] = this.#lowerBound(key, slot);
     if (bi === this.#blocks.length) {
       bi--;

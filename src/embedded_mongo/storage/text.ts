@@ -5,6 +5,7 @@
  */
 
 const UTF8 = new TextDecoder();
+const UTF8_ENCODER = new TextEncoder();
 
 /** ASCII codes of the lowercase hex digits. */
 export const HEX_DIGITS = new Uint8Array([
@@ -49,23 +50,21 @@ export function sameBytes(a: Uint8Array, b: Uint8Array, start: number, end: numb
   return true;
 }
 
-/** A string from UTF-8 bytes: short ASCII eight characters a call, the rest by TextDecoder. */
+/**
+ * A string from UTF-8 bytes. Short ASCII is built by hand (a `TextDecoder` call costs more): up
+ * to 12 characters by concatenation, longer in one `fromCharCode` call, so the string is flat
+ * (V8 would make a rope of a longer concatenation, to be flattened again by its first hash).
+ */
 export function utf8(b: Uint8Array, start: number, end: number): string {
-  if (end - start > 64) return UTF8.decode(b.subarray(start, end));
-  let s = "";
+  const n = end - start;
+  if (n > 64) return UTF8.decode(b.subarray(start, end));
   let high = 0;
-  let i = start;
-  for (; i + 8 <= end; i += 8) {
-    const c0 = b[i], c1 = b[i + 1], c2 = b[i + 2], c3 = b[i + 3];
-    const c4 = b[i + 4], c5 = b[i + 5], c6 = b[i + 6], c7 = b[i + 7];
-    high |= c0 | c1 | c2 | c3 | c4 | c5 | c6 | c7;
-    s += String.fromCharCode(c0, c1, c2, c3, c4, c5, c6, c7);
-  }
-  for (; i < end; i++) {
-    high |= b[i];
-    s += String.fromCharCode(b[i]);
-  }
-  return high & 0x80 ? UTF8.decode(b.subarray(start, end)) : s;
+  for (let i = start; i < end; i++) high |= b[i];
+  if (high & 0x80) return UTF8.decode(b.subarray(start, end));
+  if (n > 12) return String.fromCharCode.apply(null, b.subarray(start, end) as unknown as number[]);
+  let s = "";
+  for (let i = start; i < end; i++) s += String.fromCharCode(b[i]);
+  return s;
 }
 
 /** Whether `b[start..end)` is lowercase hex text. */
@@ -89,26 +88,28 @@ export function unpackHex(b: Uint8Array, start: number, end: number, out: Uint8A
   return o;
 }
 
-/** The lowercase hex text of `b[start..end)`, four bytes a call. */
-export function hexText(b: Uint8Array, start: number, end: number): string {
-  const d = HEX_DIGITS;
-  let s = "";
-  let i = start;
-  for (; i + 4 <= end; i += 4) {
-    const x0 = b[i], x1 = b[i + 1], x2 = b[i + 2], x3 = b[i + 3];
-    s += String.fromCharCode(
-      d[x0 >> 4],
-      d[x0 & 15],
-      d[x1 >> 4],
-      d[x1 & 15],
-      d[x2 >> 4],
-      d[x2 & 15],
-      d[x3 >> 4],
-      d[x3 & 15],
-    );
+/** The lowercase hex text of `b[start..end)`, as one flat string. */
+export function hexText(b: Uint8Array, start: number, end: number, scratch: Uint16Array): string {
+  const n = end - start;
+  for (let i = 0; i < n; i++) {
+    const x = b[start + i];
+    scratch[2 * i] = HEX_DIGITS[x >> 4];
+    scratch[2 * i + 1] = HEX_DIGITS[x & 15];
   }
-  for (; i < end; i++) s += String.fromCharCode(d[b[i] >> 4], d[b[i] & 15]);
-  return s;
+  return String.fromCharCode.apply(null, scratch.subarray(0, 2 * n) as unknown as number[]);
+}
+
+/**
+ * Writes `s` as UTF-8 into `out[o..]` (ASCII by hand, the rest by `TextEncoder`); returns where it
+ * ends. `out` must have room for `3 * s.length` bytes.
+ */
+export function writeUtf8(s: string, out: Uint8Array, o: number): number {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return o - i + UTF8_ENCODER.encodeInto(s, out.subarray(o - i)).written;
+    out[o++] = c;
+  }
+  return o;
 }
 
 export function writeVarint(out: Uint8Array, o: number, v: number): number {
