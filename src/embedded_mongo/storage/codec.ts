@@ -494,7 +494,7 @@ export class Codec {
    * hash); `FIELD_DATE` (its milliseconds); `FIELD_NUMBER` (an int32, or a double that is not
    * NaN; -0 as 0); or `FIELD_OTHER` (anything else: decode it).
    */
-  fieldKey(b: Uint8Array, pos: number, end: number, name: string): number {
+  fieldKey(b: Uint8Array, pos: number, _end: number, name: string): number {
     const id = readVarint(b, pos);
     let p = varintEnd(b, pos);
     if (id === 0) return FIELD_OTHER;

@@ -19,7 +19,7 @@ import type { DocSource } from "./index_values.ts";
 import { checkAgainst, cleanSpec, copySpec, ID_SPEC, validateSpec } from "./index_spec.ts";
 import { type Entry, type Index, makeIndex, sameEntries, SingleIndex } from "./indexes.ts";
 import { DuplicateKeyError, IndexError } from "../errors.ts";
-import { indexKey, type Key, MISSING } from "./keys.ts";
+import { indexKey, type Key } from "./keys.ts";
 import type { JournalOp } from "./ops.ts";
 import { type Range, SortedPairs } from "./sorted.ts";
 import { IdTable } from "./id_table.ts";

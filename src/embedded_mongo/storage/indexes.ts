@@ -99,13 +99,6 @@ function slotList(s: Slots | undefined): number[] {
   return [...s];
 }
 
-function hasOtherSlot(s: Slots | undefined, slot: number): boolean {
-  if (s === undefined) return false;
-  if (typeof s === "number") return s !== slot;
-  if (Array.isArray(s)) return s.length > (s.includes(slot) ? 1 : 0);
-  return s.size > (s.has(slot) ? 1 : 0);
-}
-
 function isNumericKey(k: Key): boolean {
   return typeof k === "number" || (typeof k === "string" && k.startsWith("\0#"));
 }

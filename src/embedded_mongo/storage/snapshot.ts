@@ -129,7 +129,7 @@ export async function writeSnapshot(
   return out.size;
 }
 
-function field(body: Uint8Array, els: Element[], name: string, type: number): Element {
+function field(els: Element[], name: string, type: number): Element {
   const e = els.find((x) => x.name === name && x.type === type);
   if (!e) throw new CorruptFileError(`a snapshot record has no ${name}`);
   return e;
@@ -138,9 +138,9 @@ function field(body: Uint8Array, els: Element[], name: string, type: number): El
 /** Loads a `docs` record: heap records adopted (version 3), or BSON documents inserted (2). */
 function loadDocs(catalog: Catalog, body: Uint8Array, version: number): number {
   const els = elements(body);
-  const db = stringAt(body, field(body, els, "db", 0x02));
-  const c = stringAt(body, field(body, els, "c", 0x02));
-  const data = field(body, els, "data", 0x05);
+  const db = stringAt(body, field(els, "db", 0x02));
+  const c = stringAt(body, field(els, "c", 0x02));
+  const data = field(els, "data", 0x05);
   const start = data.start + 5;
   const end = data.end;
   if (version >= 3) {
