@@ -232,7 +232,7 @@ function row(session, now) {
     cell("Started", timeElement(session.createdAt, formatDateTime(session.createdAt))),
     cell("Last seen", timeElement(session.lastSeenAt, relativeTime(session.lastSeenAt, now))),
     cell("Expires", timeElement(session.expiresAt, formatDateTime(session.expiresAt))),
-    cell("Session", id, "id"),
+    cell("Session id", id, "id"),
     cell("Actions", end, "actions-cell"),
   );
   return tr;
