@@ -89,9 +89,11 @@ export class DocHeap {
 
   /** Replaces the bytes of a live slot. */
   set(slot: number, bytes: Uint8Array): void {
+    // The old record is dead first: writing may start a slab and compact the one holding it.
     const old = this.#locs[slot];
-    this.#write(slot, bytes);
+    this.#locs[slot] = -1;
     this.#release(old);
+    this.#write(slot, bytes);
   }
 
   /** Frees a live slot. */
