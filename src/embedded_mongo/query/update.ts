@@ -241,68 +241,97 @@ export function validateReplacement(doc: Document): void {
   }
 }
 
+/** A replacement: the new document, keeping `doc`'s `_id` (which it may repeat, not change). */
+function applyReplacement(doc: Document, replacement: Document): Document {
+  if ("_id" in replacement && "_id" in doc && compareValues(replacement._id, doc._id) !== 0) {
+    throw immutableIdError(replacement._id);
+  }
+  const out = cloneDocument(replacement);
+  if ("_id" in doc) out._id = doc._id;
+  return idFirst(out);
+}
+
+/** A pipeline update: the pipeline run over `doc`; it may not change `_id`. */
+function applyPipeline(doc: Document, pipeline: Document[]): Document {
+  const [out] = [...aggregate([cloneDocument(doc)], pipeline)];
+  if (!out) return cloneDocument(doc);
+  if ("_id" in doc) {
+    if (!("_id" in out)) out._id = doc._id;
+    else if (compareValues(out._id, doc._id) !== 0) throw immutableIdError(out._id);
+  }
+  return idFirst(out);
+}
+
+function immutablePathError(path: string): CommandError {
+  return new CommandError(
+    66,
+    "ImmutableField",
+    `Performing an update on the path '${path}' would modify the immutable field '_id'`,
+  );
+}
+
 /**
- * The document `doc` becomes under `update` (never mutates `doc`). `filter` serves the
- * positional `$` operator; `insert` marks the document an upsert is about to insert (then
- * `$setOnInsert` applies).
+ * The operators to run on `doc`: `$setOnInsert` folded into `$set` for an upsert's insert (and
+ * dropped otherwise), `$set` of `_id` to its current value dropped (MongoDB allows it, mingo
+ * refuses any path on `_id`), any other path on `_id` refused, empty operators dropped.
  */
-export function applyUpdate(
-  doc: Document,
-  update: Document | Document[],
-  options: { filter?: Document; arrayFilters?: Document[]; insert?: boolean } = {},
-): Document {
-  const kind = updateKind(update);
-  if (kind === "replacement") {
-    const replacement = update as Document;
-    if ("_id" in replacement && "_id" in doc && compareValues(replacement._id, doc._id) !== 0) {
-      throw immutableIdError(replacement._id);
-    }
-    const out = cloneDocument(replacement);
-    if ("_id" in doc) out._id = doc._id;
-    return idFirst(out);
-  }
-  if (kind === "pipeline") {
-    const [out] = [...aggregate([cloneDocument(doc)], update as Document[])];
-    if (!out) return cloneDocument(doc);
-    if ("_id" in doc) {
-      if (!("_id" in out)) out._id = doc._id;
-      else if (compareValues(out._id, doc._id) !== 0) throw immutableIdError(out._id);
-    }
-    return idFirst(out);
-  }
-  const modifier: Document = { ...(update as Document) };
+function modifierFor(doc: Document, update: Document, insert: boolean): Document {
+  const modifier: Document = { ...update };
   if (modifier.$setOnInsert) {
-    if (options.insert) {
-      modifier.$set = { ...(modifier.$set ?? {}), ...modifier.$setOnInsert };
-    }
+    if (insert) modifier.$set = { ...(modifier.$set ?? {}), ...modifier.$setOnInsert };
     delete modifier.$setOnInsert;
   }
-  // MongoDB allows setting _id to its current value; mingo refuses any path on _id.
   if (isObject(modifier.$set) && "_id" in modifier.$set && "_id" in doc) {
-    if (compareValues(modifier.$set._id, doc._id) !== 0) {
-      throw new CommandError(
-        66,
-        "ImmutableField",
-        "Performing an update on the path '_id' would modify the immutable field '_id'",
-      );
-    }
+    if (compareValues(modifier.$set._id, doc._id) !== 0) throw immutablePathError("_id");
     const { _id: _, ...rest } = modifier.$set;
     modifier.$set = rest;
   }
   for (const [op, args] of Object.entries(modifier)) {
     if (!isObject(args)) continue;
     for (const path of Object.keys(args)) {
-      if (path === "_id" || path.startsWith("_id.")) {
-        if (options.insert && op === "$set") continue;
-        throw new CommandError(
-          66,
-          "ImmutableField",
-          `Performing an update on the path '${path}' would modify the immutable field '_id'`,
-        );
-      }
+      if (path !== "_id" && !path.startsWith("_id.")) continue;
+      if (insert && op === "$set") continue;
+      throw immutablePathError(path);
     }
     if (Object.keys(args).length === 0) delete modifier[op];
   }
+  return modifier;
+}
+
+/**
+ * `$set` of top-level fields that `doc` has, and nothing else (what a session touch sends):
+ * done here, replacing each value in place, as mingo's updater would; undefined otherwise.
+ */
+function simpleSet(doc: Document, modifier: Document): Document | undefined {
+  const ops = Object.keys(modifier);
+  if (ops.length !== 1 || ops[0] !== "$set" || !isObject(modifier.$set)) return undefined;
+  const fields = Object.entries(modifier.$set);
+  if (!fields.every(([k]) => !k.includes(".") && k[0] !== "$" && Object.hasOwn(doc, k))) {
+    return undefined;
+  }
+  const out = cloneDocument(doc);
+  for (const [k, v] of fields) out[k] = cloneDocument(v);
+  return idFirst(out);
+}
+
+/** MongoDB's error for what mingo's updater throws. */
+function updaterError(e: unknown): CommandError {
+  if (e instanceof CommandError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  if (/immutable field/.test(message)) return new CommandError(66, "ImmutableField", message);
+  if (/conflict/.test(message)) return new CommandError(40, "ConflictingUpdateOperators", message);
+  return new CommandError(2, "BadValue", message);
+}
+
+/** An operator update (see `applyUpdate`). */
+function applyOperators(
+  doc: Document,
+  update: Document,
+  options: { filter?: Document; arrayFilters?: Document[]; insert?: boolean },
+): Document {
+  const modifier = modifierFor(doc, update, !!options.insert);
+  const fast = options.insert ? undefined : simpleSet(doc, modifier);
+  if (fast) return fast;
   const out = cloneDocument(doc);
   checkTargets(out, modifier);
   if (Object.keys(modifier).length === 0) return out;
@@ -319,21 +348,29 @@ export function applyUpdate(
       queryOptions: OPTIONS,
     });
   } catch (e) {
-    if (e instanceof CommandError) throw e;
-    const message = e instanceof Error ? e.message : String(e);
-    if (/immutable field/.test(message)) throw new CommandError(66, "ImmutableField", message);
-    if (/conflict/.test(message)) {
-      throw new CommandError(40, "ConflictingUpdateOperators", message);
-    }
-    if (/positional operator|must include the array field/.test(message)) {
-      throw new CommandError(2, "BadValue", message);
-    }
-    if (/filter <identifier>|No array filter found/i.test(message)) {
-      throw new CommandError(2, "BadValue", message);
-    }
-    throw new CommandError(2, "BadValue", message);
+    throw updaterError(e);
   }
   return idFirst(out);
+}
+
+/**
+ * The document `doc` becomes under `update` (never mutates `doc`). `filter` serves the
+ * positional `$` operator; `insert` marks the document an upsert is about to insert (then
+ * `$setOnInsert` applies).
+ */
+export function applyUpdate(
+  doc: Document,
+  update: Document | Document[],
+  options: { filter?: Document; arrayFilters?: Document[]; insert?: boolean } = {},
+): Document {
+  switch (updateKind(update)) {
+    case "replacement":
+      return applyReplacement(doc, update as Document);
+    case "pipeline":
+      return applyPipeline(doc, update as Document[]);
+    case "operator":
+      return applyOperators(doc, update as Document, options);
+  }
 }
 
 function setPath(doc: Document, path: string, value: unknown): void {
