@@ -310,3 +310,19 @@ Deno.test("reauthenticate() is throttled like login, under the username's and IP
     assert.equal(h.verifications() >= 3, true);
   }, { limit: 3 });
 });
+
+Deno.test("GET /api/auth/roles says whether the session's user is an administrator, and audits nothing", async () => {
+  await withApi(async (h) => {
+    const alice = await register(h, "alice");
+    const root = await admin(h);
+    const roles = (token: string) => h.call("GET", "/api/auth/roles", undefined, asCookie(token));
+    assert.deepEqual(await roles(alice.token).then((r) => [r.status, r.json]), [200, {
+      admin: false,
+    }]);
+    assert.deepEqual(await roles(root.token).then((r) => [r.status, r.json]), [200, {
+      admin: true,
+    }]);
+    assert.equal((await h.call("GET", "/api/auth/roles")).status, 401);
+    assert.equal(await h.db.collection("AuditLog.entries").countDocuments(), 0);
+  });
+});

@@ -11,6 +11,7 @@ import {
   PasswordAuthentication,
   RateLimiting,
   Requesting,
+  Roles,
   Sessioning,
 } from "./concepts.ts";
 import { actions, Frames, type Sync } from "../engine/mod.ts";
@@ -247,6 +248,25 @@ export const Me: Sync = ({ request, user, username }) => ({
   ),
   where: (frames) => frames.query(PasswordAuthentication._getUsername, { user }, { username }),
   then: actions([Requesting.respond, { request, user, username }]),
+});
+
+export const AuthenticateRoles = authenticateRoute(routes.roles.path);
+
+/** Whether the user is an administrator: lets a page offer its link without an admin call. */
+export const MyRoles: Sync = ({ request, user, admin }) => ({
+  when: actions(
+    [Requesting.request, { path: routes.roles.path }, { request }],
+    [Sessioning.touch, {}, { user }],
+  ),
+  where: async (frames) => {
+    const out = new Frames();
+    for (const f of frames) {
+      const [found] = await Roles._hasRole({ user: f[user] as never, role: "admin" });
+      out.push({ ...f, [admin]: Boolean(found && "hasRole" in found && found.hasRole) });
+    }
+    return out;
+  },
+  then: actions([Requesting.respond, { request, admin }]),
 });
 
 export const ListSessions: Sync = ({ request, id, user, sessions }) => ({

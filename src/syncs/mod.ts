@@ -7,4 +7,16 @@ import * as admin from "./admin.sync.ts";
 import * as auth from "./auth.sync.ts";
 import * as ping from "./ping.sync.ts";
 
-export const syncs: Record<string, Sync> = { ...ping, ...auth, ...admin };
+/** The topics' syncs in one record; two syncs of one name would hide one, so that is refused. */
+function merge(...topics: Array<Record<string, Sync>>): Record<string, Sync> {
+  const all: Record<string, Sync> = {};
+  for (const topic of topics) {
+    for (const [name, sync] of Object.entries(topic)) {
+      if (Object.hasOwn(all, name)) throw new Error(`Cannot gather syncs: two are named ${name}`);
+      all[name] = sync;
+    }
+  }
+  return all;
+}
+
+export const syncs: Record<string, Sync> = merge(ping, auth, admin);

@@ -190,6 +190,17 @@ export const routes = {
     ok: { status: 200, body: obj({ user: str("the user's id"), username: str("") }) },
     errors: ["unauthenticated"],
   },
+  roles: {
+    method: "POST",
+    alsoGet: true,
+    path: "/auth/roles",
+    handler: "requesting",
+    session: true,
+    summary: "Whether this session's user is an administrator (what the pages show)",
+    body: EMPTY,
+    ok: { status: 200, body: obj({ admin: { type: "boolean" } }, ["admin"]) },
+    errors: ["unauthenticated"],
+  },
   sessions: {
     method: "POST",
     alsoGet: true,

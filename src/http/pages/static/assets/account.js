@@ -269,15 +269,10 @@ document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "visible") load();
 });
 
-/**
- * Shows the link to the administrator's page to administrators: the count route answers them
- * 200, or 403 asking for the password (sudo mode); everyone else gets 403 without that.
- */
+/** Shows the link to the administrator's page to administrators (`/api/auth/roles`). */
 async function offerAdministration() {
-  const probe = await api("/api/admin/sessions/count");
-  if (probe.ok || (probe.status === 403 && probe.data?.reauthenticate === true)) {
-    byId("admin-link").hidden = false;
-  }
+  const roles = await api("/api/auth/roles");
+  if (roles.ok && roles.data?.admin === true) byId("admin-link").hidden = false;
 }
 
 if (await load()) await offerAdministration();
