@@ -350,26 +350,11 @@ export class Codec {
         break;
       case T_STRING:
       case T_DICT:
-      case T_HEX: {
-        const n = readVarint(b, p);
-        p = varintEnd(b, p);
-        if (tag === T_HEX) {
-          putI32(out, o, 2 * n + 1);
-          o = unpackHex(b, p, p + n, out, o + 4);
-          p += n;
-        } else {
-          const src = tag === T_DICT ? this.dict.bytes(n) : b;
-          const from = tag === T_DICT ? 0 : p;
-          const len = tag === T_DICT ? src.length : n;
-          putI32(out, o, len + 1);
-          copy(src, from, len, out, o + 4);
-          o += 4 + len;
-          if (tag === T_STRING) p += n;
-        }
-        out[o++] = 0;
+      case T_HEX:
+        p = this.#writeString(tag, b, p, out, o);
+        o = this.#p;
         type = 0x02;
         break;
-      }
       case T_INT32:
         copy(b, p, 4, out, o);
         o += 4;
@@ -405,6 +390,31 @@ export class Codec {
     this.#p = o;
     this.#nextTag = p;
     return type;
+  }
+
+  /**
+   * Writes the BSON string value (length, UTF-8, NUL) of a string tag whose varint is at `b[p]`
+   * into `out[o..]`; sets `#p` to where it ends and returns where reading stopped.
+   */
+  #writeString(tag: number, b: Uint8Array, p: number, out: Uint8Array, o: number): number {
+    const n = readVarint(b, p);
+    p = varintEnd(b, p);
+    if (tag === T_HEX) {
+      putI32(out, o, 2 * n + 1);
+      o = unpackHex(b, p, p + n, out, o + 4);
+      p += n;
+    } else {
+      const src = tag === T_DICT ? this.dict.bytes(n) : b;
+      const from = tag === T_DICT ? 0 : p;
+      const len = tag === T_DICT ? src.length : n;
+      putI32(out, o, len + 1);
+      copy(src, from, len, out, o + 4);
+      o += 4 + len;
+      if (tag === T_STRING) p += n;
+    }
+    out[o++] = 0;
+    this.#p = o;
+    return p;
   }
 
   /** Where `#writeValue` stopped reading. */
