@@ -48,3 +48,22 @@ export function once(make: () => Promise<void>): () => Promise<void> {
     return done;
   };
 }
+
+/**
+ * An integer option of a concept's constructor (`value`, or `fallback` when absent), at least
+ * `min`; otherwise a RangeError `Cannot create <Concept>: <name> must be ...`.
+ */
+export function integerOption(
+  concept: string,
+  name: string,
+  value: number | undefined,
+  fallback: number,
+  min = 1,
+): number {
+  const v = value ?? fallback;
+  if (!Number.isSafeInteger(v) || v < min) {
+    const rule = min === 1 ? "a positive integer" : `an integer >= ${min}`;
+    throw new RangeError(`Cannot create ${concept}: ${name} must be ${rule}`);
+  }
+  return v;
+}

@@ -7,6 +7,7 @@
 import type { Collection, Db } from "mongodb";
 import type { ID } from "../../utils/types.ts";
 import { freshID } from "../../utils/ids.ts";
+import { isDict } from "../shared.ts";
 
 const MAX_ID = 128;
 const ACTION = /^[a-z][a-z0-9_.-]{0,63}$/;
@@ -56,10 +57,6 @@ export const Errors = {
     `Cannot record entry: details must be at most ${MAX_DETAILS} short plain values under non-secret keys`,
   LIST_LIMIT: "Cannot list entries: limit must be a whole number from 1 to 1000",
 } as const;
-
-function isDict(x: unknown): x is Record<string, unknown> {
-  return typeof x === "object" && x !== null && !Array.isArray(x);
-}
 
 function isId(x: unknown): x is string {
   return typeof x === "string" && x.length > 0 && x.length <= MAX_ID;

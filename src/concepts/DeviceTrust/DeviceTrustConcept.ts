@@ -8,7 +8,7 @@
 import type { Collection, Db } from "mongodb";
 import type { ID } from "../../utils/types.ts";
 import { hashSecret, newToken, parseToken, secretMatches } from "../../utils/token.ts";
-import { isDict, isUserId, once, USER_RULE } from "../shared.ts";
+import { integerOption, isDict, isUserId, once, USER_RULE } from "../shared.ts";
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -31,14 +31,6 @@ interface DeviceDoc {
   expiresAt: Date;
 }
 
-function checkPositive(name: string, value: number | undefined, fallback: number): number {
-  const v = value ?? fallback;
-  if (!Number.isSafeInteger(v) || v < 1) {
-    throw new RangeError(`Cannot create DeviceTrust: ${name} must be a positive integer`);
-  }
-  return v;
-}
-
 export default class DeviceTrustConcept {
   readonly #devices: Collection<DeviceDoc>;
   readonly #clock: () => Date | number;
@@ -48,8 +40,8 @@ export default class DeviceTrustConcept {
   constructor(db: Db, options: DeviceTrustOptions = {}) {
     this.#devices = db.collection<DeviceDoc>("DeviceTrust.devices");
     this.#clock = options.now ?? (() => Date.now());
-    this.#ttlMs = checkPositive("ttlMs", options.ttlMs, 180 * DAY);
-    this.#maxPerUser = checkPositive("maxPerUser", options.maxPerUser, 20);
+    this.#ttlMs = integerOption("DeviceTrust", "ttlMs", options.ttlMs, 180 * DAY);
+    this.#maxPerUser = integerOption("DeviceTrust", "maxPerUser", options.maxPerUser, 20);
   }
 
   /** Creates the indexes (`user`, and the TTL index on `expiresAt`) once per instance. */

@@ -8,7 +8,7 @@
  */
 import type { Collection, Db } from "mongodb";
 import type { Empty } from "../../utils/types.ts";
-import { isDict, isDuplicateKey, once } from "../shared.ts";
+import { integerOption, isDict, isDuplicateKey, once } from "../shared.ts";
 
 const MINUTE = 60_000;
 /** Longest accepted key (UTF-16 code units). */
@@ -66,14 +66,6 @@ function keyList(x: unknown): string[] | undefined {
   return [...new Set(x as string[])];
 }
 
-function checkPositive(name: string, value: number | undefined, fallback: number): number {
-  const v = value ?? fallback;
-  if (!Number.isSafeInteger(v) || v < 1) {
-    throw new RangeError(`Cannot create RateLimiting: ${name} must be a positive integer`);
-  }
-  return v;
-}
-
 export default class RateLimitingConcept {
   readonly #windows: Collection<WindowDoc>;
   readonly #limit: number;
@@ -82,8 +74,8 @@ export default class RateLimitingConcept {
 
   constructor(db: Db, options: RateLimitingOptions = {}) {
     this.#windows = db.collection<WindowDoc>("RateLimiting.windows");
-    this.#limit = checkPositive("limit", options.limit, 10);
-    this.#windowMs = checkPositive("windowMs", options.windowMs, 10 * MINUTE);
+    this.#limit = integerOption("RateLimiting", "limit", options.limit, 10);
+    this.#windowMs = integerOption("RateLimiting", "windowMs", options.windowMs, 10 * MINUTE);
     this.#clock = options.now ?? (() => Date.now());
   }
 

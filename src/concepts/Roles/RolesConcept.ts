@@ -5,9 +5,9 @@
  */
 import type { Collection, Db } from "mongodb";
 import type { Empty, ID } from "../../utils/types.ts";
+import { isDict, isUserId, USER_RULE } from "../shared.ts";
 
 /** Longest accepted user id (as in Sessioning). */
-const MAX_USER = 128;
 /** A role name: a lower-case letter, then up to 31 lower-case letters, digits, `_` or `-`. */
 const ROLE = /^[a-z][a-z0-9_-]{0,31}$/;
 
@@ -26,24 +26,14 @@ interface GrantDoc {
 
 /** The error messages of the concept, one home each. */
 export const Errors = {
-  GRANT_USER:
-    `Cannot grant role: user must be a non-empty string of at most ${MAX_USER} characters`,
+  GRANT_USER: `Cannot grant role: ${USER_RULE}`,
   GRANT_ROLE: "Cannot grant role: role must be 1-32 lower-case letters, digits, _ or -",
-  REVOKE_USER:
-    `Cannot revoke role: user must be a non-empty string of at most ${MAX_USER} characters`,
+  REVOKE_USER: `Cannot revoke role: ${USER_RULE}`,
   REVOKE_ROLE: "Cannot revoke role: role must be 1-32 lower-case letters, digits, _ or -",
   REVOKE_NOT_HELD: "Cannot revoke role: the user does not hold it",
   HAS_ROLE_INVALID: "Cannot check role: expected a valid user and role",
   LIST_INVALID: "Cannot list role holders: role must be 1-32 lower-case letters, digits, _ or -",
 } as const;
-
-function isDict(x: unknown): x is Record<string, unknown> {
-  return typeof x === "object" && x !== null && !Array.isArray(x);
-}
-
-function isUser(x: unknown): x is ID {
-  return typeof x === "string" && x.length > 0 && x.length <= MAX_USER;
-}
 
 function isRole(x: unknown): x is string {
   return typeof x === "string" && ROLE.test(x);
@@ -87,7 +77,7 @@ export default class RolesConcept {
   async grant(
     input: { user: ID; role: string },
   ): Promise<{ granted: boolean } | { error: string }> {
-    if (!isDict(input) || !isUser(input.user)) return { error: Errors.GRANT_USER };
+    if (!isDict(input) || !isUserId(input.user)) return { error: Errors.GRANT_USER };
     if (!isRole(input.role)) return { error: Errors.GRANT_ROLE };
     const { user, role } = input;
     await this.#ready();
@@ -111,7 +101,7 @@ export default class RolesConcept {
    * errors: `Errors.REVOKE_USER`, `Errors.REVOKE_ROLE`, `Errors.REVOKE_NOT_HELD`.
    */
   async revoke(input: { user: ID; role: string }): Promise<Empty | { error: string }> {
-    if (!isDict(input) || !isUser(input.user)) return { error: Errors.REVOKE_USER };
+    if (!isDict(input) || !isUserId(input.user)) return { error: Errors.REVOKE_USER };
     if (!isRole(input.role)) return { error: Errors.REVOKE_ROLE };
     const { deletedCount } = await this.#grants.deleteOne({ _id: `${input.role}:${input.user}` });
     return deletedCount === 1 ? {} : { error: Errors.REVOKE_NOT_HELD };
@@ -125,7 +115,7 @@ export default class RolesConcept {
   async _hasRole(
     input: { user: ID; role: string },
   ): Promise<Array<{ hasRole: boolean } | { error: string }>> {
-    if (!isDict(input) || !isUser(input.user) || !isRole(input.role)) {
+    if (!isDict(input) || !isUserId(input.user) || !isRole(input.role)) {
       return [{ error: Errors.HAS_ROLE_INVALID }];
     }
     const doc = await this.#grants.findOne(

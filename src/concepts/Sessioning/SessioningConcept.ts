@@ -8,7 +8,15 @@
 import type { Collection, Db } from "mongodb";
 import type { Empty, ID } from "../../utils/types.ts";
 import { isPublicId, newToken, parseToken, secretMatches } from "../../utils/token.ts";
-import { isDict, isDuplicateKey, isUserId, nowFrom, once, USER_RULE } from "../shared.ts";
+import {
+  integerOption,
+  isDict,
+  isDuplicateKey,
+  isUserId,
+  nowFrom,
+  once,
+  USER_RULE,
+} from "../shared.ts";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -99,14 +107,6 @@ export interface SessionInfo {
   ip?: string;
 }
 
-function checkDuration(name: string, value: number | undefined, fallback: number, min: number) {
-  const v = value ?? fallback;
-  if (!Number.isSafeInteger(v) || v < min) {
-    throw new RangeError(`Cannot create Sessioning: ${name} must be an integer >= ${min}`);
-  }
-  return v;
-}
-
 const NO_SESSION = "no such session";
 const EPOCH_ID = "epoch";
 /** The refusal of a login whose user's sessions were ended after it began. */
@@ -144,9 +144,16 @@ export default class SessioningConcept {
     this.#epoch = db.collection<EpochDoc>("Sessioning.epoch");
     this.#users = db.collection<UserDoc>("Sessioning.users");
     this.#clock = options.now ?? (() => Date.now());
-    this.#absoluteTtlMs = checkDuration("absoluteTtlMs", options.absoluteTtlMs, 7 * DAY, 1);
-    this.#idleTtlMs = checkDuration("idleTtlMs", options.idleTtlMs, DAY, 1);
-    this.#touchIntervalMs = checkDuration(
+    this.#absoluteTtlMs = integerOption(
+      "Sessioning",
+      "absoluteTtlMs",
+      options.absoluteTtlMs,
+      7 * DAY,
+      1,
+    );
+    this.#idleTtlMs = integerOption("Sessioning", "idleTtlMs", options.idleTtlMs, DAY, 1);
+    this.#touchIntervalMs = integerOption(
+      "Sessioning",
       "touchIntervalMs",
       options.touchIntervalMs,
       5 * MINUTE,
@@ -156,7 +163,7 @@ export default class SessioningConcept {
       throw new RangeError("Cannot create Sessioning: idleTtlMs must not exceed absoluteTtlMs");
     }
     this.#onEvent = options.onEvent;
-    this.#sudoTtlMs = checkDuration("sudoTtlMs", options.sudoTtlMs, 10 * MINUTE, 1);
+    this.#sudoTtlMs = integerOption("Sessioning", "sudoTtlMs", options.sudoTtlMs, 10 * MINUTE, 1);
   }
 
   /**
