@@ -461,7 +461,46 @@ Deno.test("TTL monitor removes documents past their index's expiry", async () =>
       "future",
       "none",
     ]);
+    const { metrics } = await client.db("admin").command({ serverStatus: 1 });
+    assert.equal(metrics.ttl.deletedDocuments, 1);
+    assert.ok(metrics.ttl.passes >= 1);
   }, { ttlMonitorIntervalMs: 25 });
+});
+
+Deno.test("countDocuments() and find() on a date or number range give the same answers with an index as without", async () => {
+  await withServer(async (client) => {
+    const indexed = client.db("t").collection("ranged");
+    const plain = client.db("t").collection("unindexed");
+    await indexed.createIndex({ at: 1 });
+    await indexed.createIndex({ n: 1 });
+    const docs = Array.from({ length: 200 }, (_, i) => ({
+      _id: i,
+      at: i % 7 === 0 ? "not a date" : new Date(1000 * (i % 50)),
+      n: i % 11 === 0 ? null : (i % 30) - 10,
+    }));
+    await indexed.insertMany(docs as never[]);
+    await plain.insertMany(docs as never[]);
+    const filters = [
+      { at: { $gt: new Date(20_000) } },
+      { at: { $gte: new Date(20_000), $lt: new Date(30_000) } },
+      { at: { $lte: new Date(0) } },
+      { n: { $gt: 5 } },
+      { n: { $gte: -3, $lte: 3 } },
+      { n: { $eq: 0 } },
+    ];
+    for (const f of filters) {
+      const label = JSON.stringify(f);
+      assert.equal(await indexed.countDocuments(f), await plain.countDocuments(f), label);
+      assert.equal(
+        await indexed.countDocuments(f, { skip: 3, limit: 5 }),
+        await plain.countDocuments(f, { skip: 3, limit: 5 }),
+        label,
+      );
+      const ids = async (c: typeof plain) =>
+        (await c.find(f).toArray()).map((d) => Number(d._id)).sort((a, b) => a - b);
+      assert.deepEqual(await ids(indexed), await ids(plain), label);
+    }
+  });
 });
 
 Deno.test("many concurrent clients each see their own writes", async () => {

@@ -1,9 +1,11 @@
 /**
  * `serverStatus`: uptime, connections (`current`, `available` under `maxConns`, `totalCreated`,
- * `refused`), and `storage`: whether the store takes writes now (`writable`), and if not, why
- * (`error`, `failingSince`), with the count of writes refused so far (`failedWrites`).
+ * `refused`), `storage`: whether the store takes writes now (`writable`), and if not, why
+ * (`error`, `failingSince`), with the count of writes refused so far (`failedWrites`), and, as
+ * mongod reports them, `metrics.ttl.deletedDocuments` and `metrics.ttl.passes` (longs) of the
+ * TTL monitor.
  */
-import type { Document } from "bson";
+import { type Document, Long } from "bson";
 import { VERSION } from "./buildInfo.ts";
 import type { Command } from "./context.ts";
 
@@ -25,6 +27,13 @@ export const serverStatus: Command = {
       localTime: now,
       storageEngine: { name: "embedded", persistent: store.persistent },
       storage,
+    };
+    const ttl = ctx.store.ttlMetrics();
+    reply.metrics = {
+      ttl: {
+        deletedDocuments: Long.fromNumber(ttl.deletedDocuments),
+        passes: Long.fromNumber(ttl.passes),
+      },
     };
     if (ctx.server) {
       const uptimeMs = now.getTime() - ctx.server.startedAt.getTime();

@@ -299,6 +299,26 @@ Deno.test("expireTtl() removes documents past their TTL at the given time, and o
   await store.close();
 });
 
+Deno.test("expireTtl() deletes in batches that yield to the event loop, and counts its work", async () => {
+  const store = await openStore({});
+  const c = store.createCollection("db", "sessions");
+  c.createIndexes([{ name: "at_1", key: { at: 1 }, expireAfterSeconds: 0 }]);
+  for (let i = 0; i < 300; i++) c.insert({ _id: i, at: new Date(i < 200 ? 1000 + i : 9e12) });
+  let timerRanDuringPass = false;
+  let passDone = false;
+  setTimeout(() => timerRanDuringPass = !passDone, 0);
+  const pass = store.expireTtl(new Date(5000), 0);
+  assert.equal(store.expireTtl(new Date(5000), 0), pass, "one pass at a time");
+  assert.equal(await pass, 200);
+  passDone = true;
+  assert.equal(timerRanDuringPass, true);
+  assert.equal(c.count(), 100);
+  assert.deepEqual(store.ttlMetrics(), { deletedDocuments: 200, passes: 1 });
+  assert.equal(await store.expireTtl(new Date(5000)), 0);
+  assert.deepEqual(store.ttlMetrics(), { deletedDocuments: 200, passes: 2 });
+  await store.close();
+});
+
 Deno.test("createCollection() returns the existing collection; drops remove collections and databases", async () => {
   const store = await openStore({});
   const a = store.createCollection("d1", "a", { validator: { x: 1 } });

@@ -47,8 +47,8 @@ class MemoryStore implements Store {
   dropDatabase(db: string): void {
     this.catalog.dropDatabase(db);
   }
-  expireTtl(now: Date): Promise<number> {
-    return this.catalog.expireTtl(now);
+  expireTtl(now: Date, sliceMs?: number): Promise<number> {
+    return this.catalog.expireTtl(now, sliceMs);
   }
   ttlMetrics(): TtlMetrics {
     return this.catalog.ttlMetrics();

@@ -124,14 +124,14 @@ export class Catalog {
     this.#closed = true;
   }
 
-  expireTtl(now: Date): Promise<number> {
-    this.#ttlPass ??= this.#expireTtl(now.getTime()).finally(() => {
+  expireTtl(now: Date, sliceMs = TTL_SLICE_MS): Promise<number> {
+    this.#ttlPass ??= this.#expireTtl(now.getTime(), sliceMs).finally(() => {
       this.#ttlPass = undefined;
     });
     return this.#ttlPass;
   }
 
-  async #expireTtl(now: number): Promise<number> {
+  async #expireTtl(now: number, sliceMs: number): Promise<number> {
     this.#ttl.passes++;
     let total = 0;
     const work: { coll: MemoryCollection; index: SingleIndex; cutoff: number }[] = [];
@@ -145,7 +145,7 @@ export class Catalog {
     for (const { coll, index, cutoff } of work) {
       for (;;) {
         if (this.#closed || this.getCollection(coll.db, coll.name) !== coll) break;
-        const more = coll.expireSome(index, cutoff, performance.now() + TTL_SLICE_MS, (n) => {
+        const more = coll.expireSome(index, cutoff, performance.now() + sliceMs, (n) => {
           total += n;
           this.#ttl.deletedDocuments += n;
         });

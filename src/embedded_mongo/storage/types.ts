@@ -94,9 +94,10 @@ export interface Store {
   /**
    * Removes every document past its TTL index's expiry at `now`, walking each TTL index in
    * slices of a few milliseconds that yield to the event loop; resolves to how many it removed.
-   * One pass at a time: a call made while a pass runs gets that pass's result.
+   * One pass at a time: a call made while a pass runs gets that pass's result. `sliceMs`
+   * (default 5) bounds each stretch; 0 yields after every batch of 64 deletes.
    */
-  expireTtl(now: Date): Promise<number>;
+  expireTtl(now: Date, sliceMs?: number): Promise<number>;
   /** What the TTL monitor has done since the store opened. */
   ttlMetrics(): TtlMetrics;
   /** Resolves once every mutation made so far is durable (see the fsync policy). */
