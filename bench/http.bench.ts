@@ -19,6 +19,7 @@ import { MongoClient } from "mongodb";
 import { join } from "node:path";
 import { newToken } from "../src/utils/token.ts";
 import { envInt } from "./stats.ts";
+import { type Child, startChild } from "../tests/support/child.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const CLK_TCK = 100;
@@ -62,56 +63,10 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
 }
 
-interface Child {
-  pid: number;
-  stop(signal?: Deno.Signal): Promise<void>;
-}
-
 /** Starts a process pinned to CPU 0 (when possible); resolves once it printed `ready`. */
-async function spawn(
-  cmd: string[],
-  env: Record<string, string>,
-  ready: RegExp,
-  pin: boolean,
-): Promise<Child> {
+function spawn(cmd: string[], env: Record<string, string>, ready: RegExp, pin: boolean) {
   const [command, ...args] = pin ? ["taskset", "-c", "0", ...cmd] : cmd;
-  const child = new Deno.Command(command, {
-    args,
-    env,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let text = "";
-  let seen!: () => void;
-  const started = new Promise<void>((r) => seen = r);
-  const pump = async (s: ReadableStream<Uint8Array>) => {
-    const d = new TextDecoder();
-    for await (const chunk of s) {
-      if (text.length < 100_000) text += d.decode(chunk);
-      if (ready.test(text)) seen();
-    }
-  };
-  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const ok = await Promise.race([
-    started.then(() => true),
-    child.status.then(() => false),
-    new Promise<boolean>((r) => timer = setTimeout(() => r(false), 60_000)),
-  ]);
-  clearTimeout(timer);
-  const stop = async (signal: Deno.Signal = "SIGTERM") => {
-    try {
-      child.kill(signal);
-    } catch { /* gone */ }
-    await child.status;
-    await pumps.catch(() => {});
-  };
-  if (!ok) {
-    await stop("SIGKILL");
-    throw new Error(`Cannot start ${cmd.join(" ")}\n${text.slice(-2000)}`);
-  }
-  return { pid: child.pid, stop };
+  return startChild(command, args, { env, ready, timeoutMs: 60_000 });
 }
 
 /** One wrk run; `null` when wrk completed nothing. */
@@ -241,11 +196,11 @@ export function cpuSplit(profile: {
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const partOf = (url: string): string | undefined =>
-    /\/src\/embedded_mongo\/|\/mingo@/.test(url)
+    /\/src\/embedded_mongo\/|\/mingo[@/]/.test(url)
       ? "store (embedded server, mingo)"
-      : /\/mongodb@|\/bson@/.test(url)
+      : /\/(mongodb|bson)[@/]\d/.test(url)
       ? "driver (mongodb, bson)"
-      : /\/src\/|\/hono@/.test(url)
+      : /\/src\/|\/hono[@/]\d/.test(url)
       ? "HTTP, engine, syncs, concepts (ours, Hono)"
       : undefined;
   const memo = new Map<number, string>();

@@ -1,8 +1,9 @@
 /**
  * Test helper: the service (src/main.ts) as a real child process, on port 0, with its own data
- * folder unless the test names a store. Waits for its "listening" line; collects its output;
- * stops it with SIGTERM, or kills it with SIGKILL for fault tests.
+ * folder unless the test names a store, run with `deno task start`'s permissions. Waits for its
+ * "listening" line; stops it with SIGTERM, or kills it with SIGKILL for fault tests.
  */
+import { startChild } from "./support/child.ts";
 
 export interface ServiceProcess {
   /** `http://127.0.0.1:PORT` */
@@ -43,6 +44,9 @@ export async function startServiceProcess(
   const ownDataDir = env.DATA_DIR === undefined && env.MONGODB_URL === undefined
     ? await Deno.makeTempDir({ prefix: "svc-" })
     : undefined;
+  const removeDataDir = async () => {
+    if (ownDataDir) await Deno.remove(ownDataDir, { recursive: true }).catch(() => {});
+  };
   const denoArgs = ["run", ...startTaskFlags(), MAIN];
   const [command, args] = options.fileLimit
     ? ["prlimit", [
@@ -51,67 +55,32 @@ export async function startServiceProcess(
       ...denoArgs,
     ]]
     : [Deno.execPath(), denoArgs];
-  const child = new Deno.Command(command, {
-    args,
-    env: {
-      PORT: "0",
-      HOST: "127.0.0.1",
-      SESSION_COOKIE_SECURE: "false",
-      ...(ownDataDir ? { DATA_DIR: ownDataDir } : {}),
-      NO_COLOR: "1",
-      ...env,
-    },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let text = "";
-  let ended = false;
-  const status = child.status.then((s) => {
-    ended = true;
-    return s;
-  });
-  let resolveUrl!: (url: string) => void;
-  const urlFound = new Promise<string>((r) => resolveUrl = r);
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    const decoder = new TextDecoder();
-    for await (const chunk of stream) {
-      text += decoder.decode(chunk, { stream: true });
-      const m = /"msg":"listening"[^\n]*"url":"([^"]+)"/.exec(text);
-      if (m) resolveUrl(m[1]);
-    }
-  };
-  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
-  const timeoutMs = options.startTimeoutMs ?? 20_000;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const url = await Promise.race([
-    urlFound,
-    status.then(() => null),
-    new Promise<null>((r) => timer = setTimeout(() => r(null), timeoutMs)),
-  ]);
-  clearTimeout(timer);
-  const cleanup = async () => {
-    await pumps.catch(() => {});
-    if (ownDataDir) await Deno.remove(ownDataDir, { recursive: true }).catch(() => {});
-  };
-  const end = async (signal: Deno.Signal) => {
-    if (!ended) {
-      try {
-        child.kill(signal);
-      } catch { /* already gone */ }
-    }
-    await status;
-    await cleanup();
-  };
-  if (url === null) {
-    await end("SIGKILL");
-    throw new Error(`Cannot start service process: no "listening" line\n${text.slice(-4000)}`);
+  let child;
+  try {
+    child = await startChild(command, args, {
+      env: {
+        PORT: "0",
+        HOST: "127.0.0.1",
+        SESSION_COOKIE_SECURE: "false",
+        ...(ownDataDir ? { DATA_DIR: ownDataDir } : {}),
+        NO_COLOR: "1",
+        ...env,
+      },
+      ready: /"msg":"listening"[^\n]*"url":"([^"]+)"/,
+      timeoutMs: options.startTimeoutMs,
+    });
+  } catch (e) {
+    await removeDataDir();
+    throw e;
   }
   return {
-    url,
-    output: () => text,
-    exited: () => ended,
-    stop: () => end("SIGTERM"),
-    kill: () => end("SIGKILL"),
+    url: child.ready[1],
+    output: child.output,
+    exited: child.exited,
+    stop: async () => {
+      await child.stop("SIGTERM");
+      await removeDataDir();
+    },
+    kill: () => child.stop("SIGKILL"),
   };
 }

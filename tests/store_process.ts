@@ -3,6 +3,7 @@
  * real child process on a loopback port, which a test can stop, kill and start again on the
  * same data folder and port.
  */
+import { startChild } from "./support/child.ts";
 
 export interface StoreProcess {
   /** `mongodb://127.0.0.1:PORT/?directConnection=true` */
@@ -29,63 +30,21 @@ export async function startStoreProcess(
   options: { dbpath: string; port?: number; args?: string[] },
 ): Promise<StoreProcess> {
   const port = options.port ?? freePort();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      CLI,
-      "--port",
-      String(port),
-      "--dbpath",
-      options.dbpath,
-      ...(options.args ?? []),
-    ],
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let text = "";
-  let ended = false;
-  const status = child.status.then((s) => {
-    ended = true;
-    return s;
-  });
-  let listening!: () => void;
-  const started = new Promise<void>((r) => listening = r);
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    const decoder = new TextDecoder();
-    for await (const chunk of stream) {
-      text += decoder.decode(chunk, { stream: true });
-      if (/"listening"/.test(text)) listening();
-    }
-  };
-  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const ok = await Promise.race([
-    started.then(() => true),
-    status.then(() => false),
-    new Promise<boolean>((r) => timer = setTimeout(() => r(false), 20_000)),
-  ]);
-  clearTimeout(timer);
-  const stop = async (signal: Deno.Signal = "SIGTERM") => {
-    if (!ended) {
-      try {
-        child.kill(signal);
-      } catch { /* gone */ }
-    }
-    await status;
-    await pumps.catch(() => {});
-  };
-  if (!ok) {
-    await stop("SIGKILL");
-    throw new Error(`Cannot start store process\n${text.slice(-3000)}`);
-  }
+  const child = await startChild(Deno.execPath(), [
+    "run",
+    "-A",
+    CLI,
+    "--port",
+    String(port),
+    "--dbpath",
+    options.dbpath,
+    ...(options.args ?? []),
+  ], { env: { NO_COLOR: "1" }, ready: /"listening"/ });
   return {
     url: `mongodb://127.0.0.1:${port}/?directConnection=true`,
     port,
     dbpath: options.dbpath,
-    output: () => text,
-    stop,
+    output: child.output,
+    stop: (signal: Deno.Signal = "SIGTERM") => child.stop(signal),
   };
 }
