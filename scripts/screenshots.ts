@@ -16,6 +16,7 @@ import {
   signUp,
   startPageService,
   UA,
+  whenDone,
 } from "../tests/browser/harness.ts";
 import type { Browser, Page, PageService } from "../tests/browser/harness.ts";
 
@@ -52,25 +53,13 @@ async function devicePage(browser: Browser, userAgent: string, size: Size): Prom
   return await context.newPage();
 }
 
-/** Waits for `done`, answering the administrator's password prompt first if it comes. */
-async function whenDone(page: Page, done: string): Promise<void> {
-  const target = page.locator(done);
-  const prompt = page.locator("#sudo:not([hidden])");
-  await target.or(prompt).first().waitFor();
-  if (await prompt.isVisible()) {
-    await page.getByLabel("Your password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Confirm password" }).click();
-  }
-  await target.waitFor();
-}
-
 /** The administrator's page: the list with a forced logout done, and the password prompt. */
 async function shootAdmin(browser: Browser, base: string): Promise<void> {
   for (const size of Object.keys(SIZES) as Size[]) {
     const page = await devicePage(browser, size === "phone" ? UA.iPhoneSafari : UA.macEdge, size);
     await logIn(page, base, ADMIN, PASSWORD);
     await page.goto(`${base}/admin`);
-    await whenDone(page, "#sessions tr >> nth=0");
+    await whenDone(page, page.locator("#sessions tr >> nth=0"), PASSWORD);
     await page.mouse.move(0, 0);
     await shoot(page, `admin-${size}`);
     await page.context().close();
@@ -79,7 +68,7 @@ async function shootAdmin(browser: Browser, base: string): Promise<void> {
   const page = await devicePage(browser, UA.macEdge, "desktop");
   await logIn(page, base, ADMIN, PASSWORD);
   await page.goto(`${base}/admin`);
-  await whenDone(page, "#sessions tr >> nth=0");
+  await whenDone(page, page.locator("#sessions tr >> nth=0"), PASSWORD);
   await page.getByLabel("Username to log out").fill("dave");
   // Polls the API until this session's password check is older than SUDO_TTL.
   for (;;) {

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { loadConfig } from "./config.ts";
 import { startService } from "./app/service.ts";
 import type { LogEntry } from "./utils/log.ts";
+import { selfSignedCert } from "../tests/support/tls.ts";
 
 Deno.test("startService() serves /healthz and /api/ping on the embedded store, and data survives a restart", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "service-" });
@@ -58,40 +59,15 @@ Deno.test("main.ts stops at start with a message naming a bad variable", async (
 Deno.test("startService() serves HTTPS when TLS_CERT_FILE and TLS_KEY_FILE are set", async () => {
   const dir = await Deno.makeTempDir({ prefix: "tls-" });
   try {
-    const made = await new Deno.Command("openssl", {
-      args: [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=localhost",
-        "-addext",
-        "subjectAltName=DNS:localhost,IP:127.0.0.1",
-        "-addext",
-        "basicConstraints=critical,CA:FALSE",
-        "-keyout",
-        `${dir}/key.pem`,
-        "-out",
-        `${dir}/cert.pem`,
-      ],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    assert.equal(made.code, 0, "openssl could not make a certificate");
+    const { cert, key } = await selfSignedCert(dir);
     const config = loadConfig({
       PORT: "0",
       DATA_DIR: `${dir}/data`,
-      TLS_CERT_FILE: `${dir}/cert.pem`,
-      TLS_KEY_FILE: `${dir}/key.pem`,
+      TLS_CERT_FILE: cert,
+      TLS_KEY_FILE: key,
     });
     const service = await startService(config, () => {});
-    const client = Deno.createHttpClient({ caCerts: [await Deno.readTextFile(`${dir}/cert.pem`)] });
+    const client = Deno.createHttpClient({ caCerts: [await Deno.readTextFile(cert)] });
     try {
       assert.match(service.url, /^https:\/\/127\.0\.0\.1:\d+$/);
       const res = await fetch(`${service.url}/livez`, { client });

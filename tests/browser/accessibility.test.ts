@@ -1,14 +1,14 @@
 /**
  * An axe-core scan of every page, as a person sees it (with its messages showing), in a light
  * desktop-sized window and a dark phone-sized one: no serious or critical violation of WCAG 2.x
- * A/AA or axe's best practices. axe is injected through the driver (`page.evaluate`), which the
- * page's CSP does not govern; a `<script>` added to the page would be refused by it.
+ * A/AA or axe's best practices (expectAccessible, harness.ts). axe is injected through the driver,
+ * which the page's CSP does not govern; a `<script>` added to the page would be refused by it.
  */
 import assert from "node:assert/strict";
-import axe from "axe-core";
 import {
   browserTest,
   DESKTOP,
+  expectAccessible,
   launchBrowser,
   logIn,
   newDevice,
@@ -18,39 +18,9 @@ import {
   UA,
   watchProblems,
 } from "./harness.ts";
-import type { Browser, Page } from "./harness.ts";
+import type { Browser } from "./harness.ts";
 
 const PASSWORD = "correct horse battery";
-const TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"];
-
-interface Violation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: string[];
-}
-
-/** axe's violations on the page as it is now. */
-async function scan(page: Page): Promise<Violation[]> {
-  if (!(await page.evaluate("typeof window.axe === 'object'"))) await page.evaluate(axe.source);
-  return await page.evaluate(
-    `axe.run(document, { runOnly: { type: "tag", values: ${
-      JSON.stringify(TAGS)
-    } } }).then((r) => r.violations.map((v) => ({
-    id: v.id, impact: v.impact, help: v.help,
-    nodes: v.nodes.map((n) => n.target.join(" ")),
-  })))`,
-  ) as Violation[];
-}
-
-/** Fails on serious or critical violations; prints the lesser ones. */
-async function expectAccessible(page: Page, what: string): Promise<void> {
-  const violations = await scan(page);
-  const lesser = violations.filter((v) => v.impact !== "serious" && v.impact !== "critical");
-  for (const v of lesser) console.log(`axe (${what}): ${v.impact} ${v.id}: ${v.help} ${v.nodes}`);
-  assert.deepEqual(violations.filter((v) => !lesser.includes(v)), [], what);
-}
-
 async function scanEveryPage(
   browser: Browser,
   base: string,

@@ -8,11 +8,11 @@
  * the service and the test restarts it on the same data folder.
  */
 import assert from "node:assert/strict";
-import axe from "axe-core";
 import { deviceName } from "../../src/utils/user_agent.ts";
 import {
   browserTest,
   DESKTOP,
+  expectAccessible,
   launchBrowser,
   logIn,
   newDevice,
@@ -21,15 +21,14 @@ import {
   startPageService,
   UA,
   watchProblems,
+  whenDone,
 } from "./harness.ts";
-import type { Locator } from "playwright-core";
 import type { Browser, Page, PageService } from "./harness.ts";
 
 const PASSWORD = "correct horse battery";
 const ADMIN = "root";
 /** Short, so the test sees sudo mode lapse; long enough for an action right after a login. */
 const SUDO_TTL_MS = 5000;
-const TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"];
 
 /** The service with the test's settings, on `dataDir`. */
 function start(dataDir: string): Promise<PageService> {
@@ -55,36 +54,6 @@ async function listedRows(page: Page): Promise<Array<{ user: string; device: str
       device: tr.querySelector("td:nth-child(2)")?.textContent ?? "",
     }))
   );
-}
-
-/**
- * Waits for `done` (what an action shows when it is done), answering the password prompt first
- * if sudo mode lapsed meanwhile (SUDO_TTL is short here, and a loaded machine is slow).
- */
-async function whenDone(page: Page, done: Locator): Promise<void> {
-  const prompt = page.locator("#sudo:not([hidden])");
-  await done.or(prompt).first().waitFor();
-  if (await prompt.isVisible()) {
-    await page.getByLabel("Your password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Confirm password" }).click();
-  }
-  await done.waitFor();
-}
-
-/** Fails on serious or critical axe violations of the page as it is now. */
-async function expectAccessible(page: Page, what: string): Promise<void> {
-  if (!(await page.evaluate("typeof window.axe === 'object'"))) await page.evaluate(axe.source);
-  const violations = await page.evaluate(
-    `axe.run(document, { runOnly: { type: "tag", values: ${JSON.stringify(TAGS)} } })
-      .then((r) => r.violations.map((v) => ({
-        id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(" ")),
-      })))`,
-  ) as Array<{ id: string; impact: string | null; help: string; nodes: string[] }>;
-  const serious = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  for (const v of violations.filter((v) => !serious.includes(v))) {
-    console.log(`axe (${what}): ${v.impact} ${v.id}: ${v.help} ${v.nodes}`);
-  }
-  assert.deepEqual(serious, [], what);
 }
 
 /** A signed-in page of a new device (browser context). */
@@ -175,6 +144,7 @@ browserTest(
           await whenDone(
             admin,
             admin.locator("#count").filter({ hasText: "active sessions in all" }),
+            PASSWORD,
           );
           const rows = await listedRows(admin);
           assert.ok(rows.some((r) => r.user === "bob" && r.device === deviceName(UA.iPhoneSafari)));
@@ -186,7 +156,11 @@ browserTest(
 
           await admin.getByLabel("Username", { exact: true }).fill("bob");
           await admin.getByRole("button", { name: "Show their sessions" }).click();
-          await whenDone(admin, admin.locator("#status").filter({ hasText: "sessions of bob" }));
+          await whenDone(
+            admin,
+            admin.locator("#status").filter({ hasText: "sessions of bob" }),
+            PASSWORD,
+          );
           await admin.locator("#count").filter({ hasText: "of bob" }).waitFor();
           assert.ok((await listedRows(admin)).every((r) => r.user === "bob"));
 
@@ -197,6 +171,7 @@ browserTest(
             admin.locator("#status").filter({
               hasText: /^Logged out bob everywhere: \d+ sessions? ended\.$/,
             }),
+            PASSWORD,
           );
           await admin.locator("#count").filter({ hasText: "0 active sessions of bob" }).waitFor();
           assert.deepEqual(await listedRows(admin), []);
@@ -208,7 +183,11 @@ browserTest(
           await bob.context().close();
 
           await admin.getByRole("button", { name: "Show all" }).click();
-          await whenDone(admin, admin.locator("#status").filter({ hasText: "of every user" }));
+          await whenDone(
+            admin,
+            admin.locator("#status").filter({ hasText: "of every user" }),
+            PASSWORD,
+          );
           await expectAccessible(admin, "admin page with sessions, light desktop");
         },
       );

@@ -1,18 +1,20 @@
 /**
  * Browser test helpers: Debian's Chromium driven by playwright-core, the service as a child
  * process (plain HTTP in the dev cookie mode, or HTTPS with a certificate made here), and the
- * steps a person takes on the pages.
+ * steps a person takes on the pages, and axe-core's accessibility check.
  *
  * The browser is `CHROMIUM_PATH` (default /usr/bin/chromium). Without it, `browserTest` fails
  * under CI (`CI=true`, where .ci/run installs it) and is ignored elsewhere, with the reason printed.
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import axe from "axe-core";
+import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { startServiceProcess } from "../service_process.ts";
 import type { ServiceProcess } from "../service_process.ts";
+import { selfSignedCert } from "../support/tls.ts";
 
-export type { Browser, BrowserContext, Page };
+export type { Browser, BrowserContext, Locator, Page };
 
 export const CHROMIUM_PATH = Deno.env.get("CHROMIUM_PATH") || "/usr/bin/chromium";
 
@@ -116,43 +118,6 @@ export async function launchBrowser(): Promise<Browser> {
   });
 }
 
-/** A certificate for 127.0.0.1 and localhost, valid for one day, in `dir`. */
-export async function makeCertificate(dir: string): Promise<{ cert: string; key: string }> {
-  const cert = `${dir}/cert.pem`;
-  const key = `${dir}/key.pem`;
-  const made = await new Deno.Command("openssl", {
-    args: [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-days",
-      "1",
-      "-subj",
-      "/CN=localhost",
-      "-addext",
-      "subjectAltName=DNS:localhost,IP:127.0.0.1",
-      "-addext",
-      "basicConstraints=critical,CA:FALSE",
-      "-keyout",
-      key,
-      "-out",
-      cert,
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  assert.equal(
-    made.code,
-    0,
-    `openssl could not make a certificate: ${new TextDecoder().decode(made.stderr)}`,
-  );
-  return { cert, key };
-}
-
 export interface PageService extends ServiceProcess {
   /** Whether cookies are the secure `__Host-` ones (served over HTTPS). */
   secure: boolean;
@@ -174,7 +139,7 @@ export async function startPageService(
   }
   const dir = await Deno.makeTempDir({ prefix: "pages-tls-" });
   try {
-    const { cert, key } = await makeCertificate(dir);
+    const { cert, key } = await selfSignedCert(dir);
     const service = await startServiceProcess({
       env: {
         SESSION_COOKIE_SECURE: "true",
@@ -277,4 +242,40 @@ export async function apiSessions(
     if (!res.ok) throw new Error(`GET /api/auth/sessions answered ${res.status}`);
     return (await res.json()).sessions;
   });
+}
+
+/**
+ * Waits for `done` (what an action shows when it is done) on the administrator's page, answering
+ * its password prompt (sudo mode) with `password` first if the prompt comes instead.
+ */
+export async function whenDone(page: Page, done: Locator, password: string): Promise<void> {
+  const prompt = page.locator("#sudo:not([hidden])");
+  await done.or(prompt).first().waitFor();
+  if (await prompt.isVisible()) {
+    await page.getByLabel("Your password").fill(password);
+    await page.getByRole("button", { name: "Confirm password" }).click();
+  }
+  await done.waitFor();
+}
+
+/** The rules axe checks: WCAG 2.x A/AA and axe's best practices. */
+const AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"];
+
+/**
+ * Fails on serious or critical axe violations of the page as it is now; prints the lesser ones.
+ * axe is injected through the driver (`page.evaluate`), which the page's CSP does not govern.
+ */
+export async function expectAccessible(page: Page, what: string): Promise<void> {
+  if (!(await page.evaluate("typeof window.axe === 'object'"))) await page.evaluate(axe.source);
+  const violations = await page.evaluate(
+    `axe.run(document, { runOnly: { type: "tag", values: ${JSON.stringify(AXE_TAGS)} } })
+      .then((r) => r.violations.map((v) => ({
+        id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(" ")),
+      })))`,
+  ) as Array<{ id: string; impact: string | null; help: string; nodes: string[] }>;
+  const serious = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  for (const v of violations.filter((v) => !serious.includes(v))) {
+    console.log(`axe (${what}): ${v.impact} ${v.id}: ${v.help} ${v.nodes}`);
+  }
+  assert.deepEqual(serious, [], what);
 }
