@@ -4,6 +4,7 @@ import { mountPages, PAGES } from "./mod.ts";
 import { securityHeaders } from "../security_headers.ts";
 import type { AppEnv } from "../types.ts";
 import {
+  activeSessions,
   failureMessage,
   formatDateTime,
   humanWait,
@@ -184,6 +185,12 @@ Deno.test("failureMessage() shows the API's error, with the wait when there is o
     failureMessage({ status: 502, data: null }),
     "Something went wrong (HTTP 502). Please try again.",
   );
+});
+
+Deno.test("activeSessions() counts sessions in words, one without a plural", () => {
+  assert.equal(activeSessions(0), "0 active sessions");
+  assert.equal(activeSessions(1), "1 active session");
+  assert.equal(activeSessions(2), "2 active sessions");
 });
 
 Deno.test("formatDateTime() and relativeTime() say when, in the reader's words", () => {

@@ -4,9 +4,18 @@
  * password, and a link to the administrator's page for administrators. Everything goes through
  * the JSON API with the session cookie.
  */
-import { api, toLogin } from "./api.js";
+import { api, stillLoggedIn, toLogin } from "./api.js";
 import { byId, field, say, whileBusy } from "./dom.js";
-import { failureMessage, formatDateTime, relativeTime } from "./text.js";
+import {
+  deviceLabel,
+  done,
+  endButton,
+  leaveOnClick,
+  offerLogout,
+  sessionTimes,
+  showFailure,
+} from "./sessions.js";
+import { activeSessions, failureMessage } from "./text.js";
 
 /**
  * One session as GET /api/auth/sessions lists it.
@@ -20,15 +29,12 @@ import { failureMessage, formatDateTime, relativeTime } from "./text.js";
  * @property {boolean} current
  */
 
-const heading = byId("title");
 const who = byId("who");
 const list = byId("sessions");
 const count = byId("count");
 const status = byId("status");
-const error = byId("error");
 const endOthers = /** @type {HTMLButtonElement} */ (byId("end-others"));
 const endAll = /** @type {HTMLButtonElement} */ (byId("end-all"));
-const logout = /** @type {HTMLButtonElement} */ (byId("logout"));
 const passwordForm = /** @type {HTMLFormElement} */ (byId("password-form"));
 const passwordError = byId("password-error");
 const repeat = /** @type {HTMLInputElement} */ (byId("repeat-password"));
@@ -36,37 +42,9 @@ const repeat = /** @type {HTMLInputElement} */ (byId("repeat-password"));
 /** @type {Session[]} */
 let shown = [];
 
-/**
- * The name shown for a session's device: the service's `device`, else the raw user agent.
- * @param {Session} session
- * @returns {{ name: string, raw: boolean }}
- */
-function deviceLabel(session) {
-  if (typeof session.device === "string" && session.device !== "") {
-    return { name: session.device, raw: false };
-  }
-  if (typeof session.userAgent === "string" && session.userAgent !== "") {
-    return { name: session.userAgent, raw: true };
-  }
-  return { name: "Unknown device", raw: false };
-}
-
 /** @param {Session} session */
 function deviceOf(session) {
   return deviceLabel(session).name;
-}
-
-/**
- * A <time> with the date and time, and the full date as its tooltip.
- * @param {string} iso
- * @param {string} text
- */
-function timeElement(iso, text) {
-  const time = document.createElement("time");
-  time.dateTime = iso;
-  time.textContent = text;
-  time.title = formatDateTime(iso);
-  return time;
 }
 
 /**
@@ -94,13 +72,7 @@ function row(session, now) {
   item.append(head);
   const times = document.createElement("dl");
   times.className = "times";
-  /** @type {Array<[string, HTMLElement]>} */
-  const facts = [
-    ["Started", timeElement(session.createdAt, formatDateTime(session.createdAt))],
-    ["Last seen", timeElement(session.lastSeenAt, relativeTime(session.lastSeenAt, now))],
-    ["Expires", timeElement(session.expiresAt, formatDateTime(session.expiresAt))],
-  ];
-  for (const [label, value] of facts) {
+  for (const [label, value] of sessionTimes(session, now)) {
     const pair = document.createElement("div");
     const dt = document.createElement("dt");
     dt.textContent = label;
@@ -111,16 +83,8 @@ function row(session, now) {
   }
   item.append(times);
   if (!session.current) {
-    const end = document.createElement("button");
-    end.type = "button";
-    end.className = "secondary end";
-    end.textContent = "End session";
-    const more = document.createElement("span");
-    more.className = "visually-hidden";
-    more.textContent = ` on ${deviceOf(session)}`;
-    end.append(more);
-    end.addEventListener("click", () => endOne(session, end));
-    item.append(end);
+    const more = ` on ${deviceOf(session)}`;
+    item.append(endButton("End session", "secondary end", more, (end) => endOne(session, end)));
   }
   return item;
 }
@@ -134,21 +98,8 @@ function render(sessions) {
   list.replaceChildren(...shown.map((s) => row(s, now)));
   list.removeAttribute("aria-busy");
   const n = shown.length;
-  count.textContent = n === 1 ? "1 active session" : `${n} active sessions`;
+  count.textContent = activeSessions(n);
   endOthers.disabled = n < 2;
-}
-
-/**
- * After a 401 from an action: whether this page's session is still alive (the 401 may be about
- * a wrong current password rather than the session). Leaves for the login page when it is not.
- */
-async function stillLoggedIn() {
-  const me = await api("/api/auth/me");
-  if (me.status === 401) {
-    toLogin("ended");
-    return false;
-  }
-  return true;
 }
 
 /** Loads who is logged in and their sessions; leaves for the login page without a session. */
@@ -159,23 +110,12 @@ async function load() {
     return false;
   }
   if (!me.ok || !sessions.ok) {
-    say(error, failureMessage(me.ok ? sessions : me));
+    showFailure(me.ok ? sessions : me);
     return false;
   }
   who.textContent = me.data.username;
   render(sessions.data.sessions);
   return true;
-}
-
-/**
- * Shows what an action did, and moves focus to the page's heading so it is not lost with a
- * removed button.
- * @param {string} text
- */
-function done(text) {
-  say(error, "");
-  say(status, text);
-  heading.focus();
 }
 
 /**
@@ -188,7 +128,7 @@ async function endOne(session, button) {
   if (result.status === 401 && !(await stillLoggedIn())) return;
   if (!result.ok && result.status !== 404) {
     button.disabled = false;
-    say(error, failureMessage(result));
+    showFailure(result);
     return;
   }
   if (await load()) done(`Ended the session on ${deviceOf(session)}.`);
@@ -200,28 +140,15 @@ endOthers.addEventListener("click", async () => {
   if (result.status === 401) return toLogin("ended");
   if (!result.ok) {
     endOthers.disabled = false;
-    say(error, failureMessage(result));
+    showFailure(result);
     return;
   }
   const n = Number(result.data?.count ?? 0);
   if (await load()) done(n === 1 ? "Ended 1 other session." : `Ended ${n} other sessions.`);
 });
 
-endAll.addEventListener("click", async () => {
-  endAll.disabled = true;
-  const result = await api("/api/auth/logout-all", {});
-  if (result.ok || result.status === 401) return toLogin("everywhere");
-  endAll.disabled = false;
-  say(error, failureMessage(result));
-});
-
-logout.addEventListener("click", async () => {
-  logout.disabled = true;
-  const result = await api("/api/auth/logout", {});
-  if (result.ok || result.status === 401) return toLogin("logout");
-  logout.disabled = false;
-  say(error, failureMessage(result));
-});
+leaveOnClick(endAll, "/api/auth/logout-all", "everywhere");
+offerLogout();
 
 passwordForm.addEventListener("submit", async (event) => {
   event.preventDefault();

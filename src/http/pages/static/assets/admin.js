@@ -8,9 +8,17 @@
  *   password form; POST /api/auth/reauthenticate, then the call that was refused is made again.
  * - 403 otherwise (not an administrator): the "Administrators only" message, with the API's words.
  */
-import { api, toLogin } from "./api.js";
+import { api, stillLoggedIn, toLogin } from "./api.js";
 import { byId, field, say, whileBusy } from "./dom.js";
-import { failureMessage, formatDateTime, relativeTime } from "./text.js";
+import {
+  deviceLabel,
+  done,
+  endButton,
+  offerLogout,
+  sessionTimes,
+  showFailure,
+} from "./sessions.js";
+import { activeSessions, failureMessage } from "./text.js";
 
 /**
  * One session as POST /api/admin/sessions lists it (never a token or hash).
@@ -51,7 +59,6 @@ const sudo = byId("sudo");
 const sudoForm = /** @type {HTMLFormElement} */ (byId("sudo-form"));
 const sudoError = byId("sudo-error");
 const sudoPassword = /** @type {HTMLInputElement} */ (byId("sudo-password"));
-const logout = /** @type {HTMLButtonElement} */ (byId("logout"));
 
 /** What is shown: whose sessions (empty: everyone's), and the cursors of the pages seen so far. */
 const view = {
@@ -117,10 +124,7 @@ sudoForm.addEventListener("submit", async (event) => {
     answerPrompt?.(true);
     return;
   }
-  if (result.status === 401) {
-    const me = await api("/api/auth/me");
-    if (me.status === 401) return toLogin("ended");
-  }
+  if (result.status === 401 && !(await stillLoggedIn())) return;
   say(sudoError, failureMessage(result));
   sudoPassword.value = "";
   sudoPassword.focus();
@@ -175,19 +179,6 @@ async function adminApi(path, body) {
 // ---- The list ----
 
 /**
- * A <time> with the given text and the full date as its tooltip.
- * @param {string} iso
- * @param {string} text
- */
-function timeElement(iso, text) {
-  const time = document.createElement("time");
-  time.dateTime = iso;
-  time.textContent = text;
-  time.title = formatDateTime(iso);
-  return time;
-}
-
-/**
  * A table cell, labelled for the stacked (phone) layout.
  * @param {string} label
  * @param {string | Node} content
@@ -210,28 +201,19 @@ function row(session, now) {
   const tr = document.createElement("tr");
   tr.dataset.sessionId = session.id;
   const name = session.username ?? session.user;
-  const device = session.device || session.userAgent || "Unknown device";
+  const device = deviceLabel(session).name;
   const deviceText = document.createElement("span");
   deviceText.textContent = device;
   if (session.userAgent) deviceText.title = session.userAgent;
   const id = document.createElement("code");
   id.textContent = session.id;
-  const end = document.createElement("button");
-  end.type = "button";
-  end.className = "danger small end";
-  end.textContent = "End";
-  const more = document.createElement("span");
-  more.className = "visually-hidden";
-  more.textContent = ` the session of ${name} on ${device}`;
-  end.append(more);
-  end.addEventListener("click", () => endOne(session, end));
+  const more = ` the session of ${name} on ${device}`;
+  const end = endButton("End", "danger small end", more, (end) => endOne(session, end));
   tr.append(
     cell("User", name, "user"),
     cell("Device", deviceText),
     cell("IP", session.ip ?? "unknown", "ip"),
-    cell("Started", timeElement(session.createdAt, formatDateTime(session.createdAt))),
-    cell("Last seen", timeElement(session.lastSeenAt, relativeTime(session.lastSeenAt, now))),
-    cell("Expires", timeElement(session.expiresAt, formatDateTime(session.expiresAt))),
+    ...sessionTimes(session, now).map(([label, time]) => cell(label, time)),
     cell("Session id", id, "id"),
     cell("Actions", end, "actions-cell"),
   );
@@ -243,7 +225,7 @@ function row(session, now) {
  * @param {string} username
  */
 function countText(n, username) {
-  const sessions = n === 1 ? "1 active session" : `${n} active sessions`;
+  const sessions = activeSessions(n);
   return username ? `${sessions} of ${username}` : `${sessions} in all`;
 }
 
@@ -260,7 +242,7 @@ async function load() {
   const sessions = await adminApi("/api/admin/sessions", body);
   if (!sessions) return false;
   if (!sessions.ok) {
-    say(error, failureMessage(sessions));
+    showFailure(sessions);
     list.removeAttribute("aria-busy");
     return false;
   }
@@ -299,16 +281,6 @@ async function load() {
 }
 
 /**
- * Shows what an action did, moving focus to the heading so it is not lost with a removed button.
- * @param {string} text
- */
-function done(text) {
-  say(error, "");
-  say(status, text);
-  heading.focus();
-}
-
-/**
  * @param {AdminSession} session
  * @param {HTMLButtonElement} button
  */
@@ -322,7 +294,7 @@ async function endOne(session, button) {
   }
   if (!result.ok && result.status !== 404) {
     button.disabled = false;
-    say(error, failureMessage(result));
+    showFailure(result);
     return;
   }
   const name = session.username ?? session.user;
@@ -405,19 +377,13 @@ forceForm.addEventListener("submit", async (event) => {
 
 // ---- Who is logged in ----
 
-logout.addEventListener("click", async () => {
-  logout.disabled = true;
-  const result = await api("/api/auth/logout", {});
-  if (result.ok || result.status === 401) return toLogin("logout");
-  logout.disabled = false;
-  say(error, failureMessage(result));
-});
+offerLogout();
 
 const me = await api("/api/auth/me");
 if (me.status === 401) {
   toLogin();
 } else {
   if (me.ok) who.textContent = me.data.username;
-  else say(error, failureMessage(me));
+  else showFailure(me);
   await load();
 }

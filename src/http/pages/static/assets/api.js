@@ -61,3 +61,17 @@ export const LOGIN_NOTICES = Object.freeze({
 export function toLogin(why) {
   location.replace(why ? `/login?notice=${why}` : "/login");
 }
+
+/**
+ * After a 401 from an action: whether this page's session is still alive (the 401 may be about
+ * a wrong password rather than the session). Leaves for the login page when it is not.
+ * @returns {Promise<boolean>}
+ */
+export async function stillLoggedIn() {
+  const me = await api("/api/auth/me");
+  if (me.status === 401) {
+    toLogin("ended");
+    return false;
+  }
+  return true;
+}

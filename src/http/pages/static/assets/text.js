@@ -1,5 +1,5 @@
 /**
- * Words for the pages: waits, dates and times, and the message shown for a failed API call.
+ * Words for the pages: waits, counts, dates and times, and the message shown for a failed API call.
  * Pure functions (no DOM), so they are unit-tested under Deno as well as used in the browser.
  */
 
@@ -51,6 +51,15 @@ export function failureMessage(result) {
     text += ` You can try again in ${humanWait(result.retryAfter)}.`;
   }
   return text;
+}
+
+/**
+ * How many sessions are active: "1 active session", "3 active sessions".
+ * @param {number} n
+ * @returns {string}
+ */
+export function activeSessions(n) {
+  return n === 1 ? "1 active session" : `${n} active sessions`;
 }
 
 /**
