@@ -3,7 +3,7 @@
  * `refused`), `storage`: whether the store takes writes now (`writable`), and if not, why
  * (`error`, `failingSince`), with the count of writes refused so far (`failedWrites`), and, as
  * mongod reports them, `metrics.ttl.deletedDocuments` and `metrics.ttl.passes` (longs) of the
- * TTL monitor.
+ * TTL monitor, with `metrics.ttl.longestSliceMs`, the longest it has held the event loop.
  */
 import { type Document, Long } from "bson";
 import { VERSION } from "./buildInfo.ts";
@@ -33,6 +33,7 @@ export const serverStatus: Command = {
       ttl: {
         deletedDocuments: Long.fromNumber(ttl.deletedDocuments),
         passes: Long.fromNumber(ttl.passes),
+        longestSliceMs: ttl.longestSliceMs,
       },
     };
     if (ctx.server) {

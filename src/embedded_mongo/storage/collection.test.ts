@@ -313,9 +313,11 @@ Deno.test("expireTtl() deletes in batches that yield to the event loop, and coun
   passDone = true;
   assert.equal(timerRanDuringPass, true);
   assert.equal(c.count(), 100);
-  assert.deepEqual(store.ttlMetrics(), { deletedDocuments: 200, passes: 1 });
+  const { longestSliceMs, ...counts } = store.ttlMetrics();
+  assert.deepEqual(counts, { deletedDocuments: 200, passes: 1 });
+  assert.equal(typeof longestSliceMs, "number");
   assert.equal(await store.expireTtl(new Date(5000)), 0);
-  assert.deepEqual(store.ttlMetrics(), { deletedDocuments: 200, passes: 2 });
+  assert.equal(store.ttlMetrics().passes, 2);
   await store.close();
 });
 

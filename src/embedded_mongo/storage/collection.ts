@@ -375,9 +375,13 @@ export class MemoryCollection {
     };
   }
 
-  /** Puts a new document's slot in the `_id` table and at the end of the natural order. */
+  /** Puts a new document's slot in the `_id` table (checked already) and at the end of the order. */
   #place(h: number, slot: number): void {
-    this.#ids.add(h, slot);
+    this.#ids.insert(h, slot, () => false);
+    this.#append(slot);
+  }
+
+  #append(slot: number): void {
     const seq = this.#nextSeq++;
     this.#setSeq(slot, seq);
     this.#order.add(seq, slot);
@@ -477,12 +481,12 @@ export class MemoryCollection {
   #buildIndexes(specs: IndexSpec[]): Index[] {
     const built = specs.map((spec) => makeIndex(spec, (slot) => this.#storedSource(slot)));
     for (const index of built) {
-      for (const slot of this.slots()) {
+      this.#order.forEach((_, slot) => {
         const e = index.entries(this.#storedSource(slot));
-        if (!e) continue;
+        if (!e) return;
         index.checkUnique(this.ns, e, slot);
         index.add(e, slot);
-      }
+      });
     }
     return built;
   }
@@ -498,15 +502,17 @@ export class MemoryCollection {
     const slots = this.#heap.adopt(records);
     for (const slot of slots) {
       const src = this.#storedSource(slot);
-      const h = this.#idHash(src);
-      if (this.#findId(h, src) !== undefined) {
+      let key: Key | undefined;
+      const same = (other: number) =>
+        sameKey(indexKey(this.field(other, "_id")), key ??= indexKey(src.top("_id")));
+      if (this.#ids.insert(this.#idHash(src), slot, same) !== undefined) {
         throw new Error(`Cannot load documents: duplicate _id in ${this.ns}`);
       }
       for (const index of this.#indexes) {
         const e = index.entries(src);
         if (e) index.add(e, slot);
       }
-      this.#place(h, slot);
+      this.#append(slot);
     }
     return slots.length;
   }
@@ -522,7 +528,8 @@ export class MemoryCollection {
 
   /** What a snapshot needs to write this collection as it is now. */
   capture(): CollectionCapture {
-    return { heap: this.#heap.capture(this.slots(), this.count()), codec: this.#codec };
+    const each = (visit: (slot: number) => void) => this.#order.forEach((_, slot) => visit(slot));
+    return { heap: this.#heap.capture(this.count(), each), codec: this.#codec };
   }
 
   /** Bytes held by the documents (slabs, live and dead), for `listDatabases`. */

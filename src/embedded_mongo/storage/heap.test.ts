@@ -51,7 +51,7 @@ Deno.test("set() and free() keep every live record readable while slabs fill and
 Deno.test("capture() keeps reading what was there while later writes compact slabs away", () => {
   const heap = new DocHeap();
   const slots = Array.from({ length: 3000 }, (_, i) => heap.add(bytes(i, 400)));
-  const capture = heap.capture(slots, slots.length);
+  const capture = heap.capture(slots.length, (visit) => slots.forEach(visit));
   for (let round = 0; round < 5; round++) {
     for (const slot of slots) heap.set(slot, bytes(slot + 1000 * (round + 1), 400));
   }
@@ -65,7 +65,7 @@ Deno.test("capture() keeps reading what was there while later writes compact sla
 Deno.test("adopt() takes a chunk of records as a slab and gives each a slot", () => {
   const source = new DocHeap();
   const slots = [source.add(bytes(1, 10)), source.add(bytes(2, 20)), source.add(bytes(3, 30))];
-  const { slabs, locs } = source.capture(slots, 3);
+  const { slabs, locs } = source.capture(3, (visit) => slots.forEach(visit));
   const chunk = slabs[0]!.slice(locs[0], locs[2] + 8 + 30);
   const heap = new DocHeap();
   heap.add(bytes(9, 5));

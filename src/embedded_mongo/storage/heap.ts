@@ -65,8 +65,9 @@ export class DocHeap {
   /** The slab holding `slot`'s bytes; sets `pos` and `end`. The slot must be live. */
   locate(slot: number): Uint8Array {
     const loc = this.#locs[slot];
-    const slab = this.#slabs[Math.floor(loc / SLAB_FACTOR)]!;
-    const at = loc % SLAB_FACTOR;
+    const s = (loc / SLAB_FACTOR) | 0;
+    const slab = this.#slabs[s]!;
+    const at = loc - s * SLAB_FACTOR;
     this.pos = at + HEADER;
     this.end = this.pos + u32(slab, at + 4);
     return slab;
@@ -137,11 +138,14 @@ export class DocHeap {
     return slots;
   }
 
-  /** The slabs and the locations of `slots` as they are now (see `HeapCapture`). */
-  capture(slots: Iterable<number>, count: number): HeapCapture {
+  /**
+   * The slabs and the locations of `count` slots as they are now (see `HeapCapture`), in the
+   * order `each` visits them.
+   */
+  capture(count: number, each: (visit: (slot: number) => void) => void): HeapCapture {
     const locs = new Float64Array(count);
     let i = 0;
-    for (const slot of slots) locs[i++] = this.#locs[slot];
+    each((slot) => locs[i++] = this.#locs[slot]);
     return { slabs: [...this.#slabs], locs: i === count ? locs : locs.subarray(0, i) };
   }
 

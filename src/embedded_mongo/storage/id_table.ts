@@ -30,25 +30,45 @@ export class IdTable {
     }
   }
 
-  /** Adds `slot`, whose key hashes to `h` (the key must not be present). */
-  add(h: number, slot: number): void {
+  /**
+   * Adds `slot`, whose key hashes to `h`, unless a slot for which `same(slot)` holds is there
+   * already (then returns that slot and adds nothing): one probe for both.
+   */
+  insert(h: number, slot: number, same: (slot: number) => boolean): number | undefined {
     if ((this.#used + 1) * 10 > this.#cells.length * 7) this.#rehash();
+    const cells = this.#cells;
+    const mask = cells.length - 1;
+    let free = -1;
+    let i = h & mask;
+    for (;; i = (i + 1) & mask) {
+      const c = cells[i];
+      if (c === EMPTY) break;
+      if (c === DELETED) {
+        if (free < 0) free = i;
+      } else if (this.#hashes[c - 1] === h && same(c - 1)) return c - 1;
+    }
+    if (free < 0) {
+      free = i;
+      this.#used++;
+    }
     if (slot >= this.#hashes.length) {
       const bigger = new Int32Array(Math.max(slot + 1, this.#hashes.length * 2));
       bigger.set(this.#hashes);
       this.#hashes = bigger;
     }
     this.#hashes[slot] = h;
-    this.#place(h, slot);
+    cells[free] = slot + 1;
     this.#live++;
+    return undefined;
   }
 
+  /** Puts `slot` in the first free cell of its probe (rehashing: no tombstones yet). */
   #place(h: number, slot: number): void {
     const cells = this.#cells;
     const mask = cells.length - 1;
     let i = h & mask;
-    while (cells[i] > 0) i = (i + 1) & mask;
-    if (cells[i] === EMPTY) this.#used++;
+    while (cells[i] !== EMPTY) i = (i + 1) & mask;
+    this.#used++;
     cells[i] = slot + 1;
   }
 

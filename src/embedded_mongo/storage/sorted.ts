@@ -188,6 +188,11 @@ export class SortedPairs {
     }
   }
 
+  /** Calls `fn` with every pair, in order (the set must not change meanwhile). */
+  forEach(fn: (key: number, slot: number) => void): void {
+    for (const b of this.#blocks) for (let i = 0; i < b.n; i++) fn(b.keys[i], b.slots[i]);
+  }
+
   /** The smallest key, or undefined when empty. */
   firstKey(): number | undefined {
     return this.#blocks.length ? this.#blocks[0].keys[0] : undefined;

@@ -25,7 +25,7 @@ export class Catalog {
   readonly dbs = new Map<string, Map<string, MemoryCollection>>();
   /** Where mutations go; set by persistence once loading is done. */
   journal: Journal = NO_JOURNAL;
-  #ttl: TtlMetrics = { deletedDocuments: 0, passes: 0 };
+  #ttl: TtlMetrics = { deletedDocuments: 0, passes: 0, longestSliceMs: 0 };
   #ttlPass?: Promise<number>;
   #closed = false;
 
@@ -145,10 +145,13 @@ export class Catalog {
     for (const { coll, index, cutoff } of work) {
       for (;;) {
         if (this.#closed || this.getCollection(coll.db, coll.name) !== coll) break;
-        const more = coll.expireSome(index, cutoff, performance.now() + sliceMs, (n) => {
+        const start = performance.now();
+        const more = coll.expireSome(index, cutoff, start + sliceMs, (n) => {
           total += n;
           this.#ttl.deletedDocuments += n;
         });
+        const slice = performance.now() - start;
+        if (slice > this.#ttl.longestSliceMs) this.#ttl.longestSliceMs = slice;
         if (!more) break;
         await yieldToEventLoop();
       }

@@ -81,6 +81,8 @@ export interface TtlMetrics {
   deletedDocuments: number;
   /** Passes of the monitor. */
   passes: number;
+  /** The longest stretch (ms) a pass has run without yielding to the event loop. */
+  longestSliceMs: number;
 }
 
 export interface Store {
