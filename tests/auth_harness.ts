@@ -12,7 +12,8 @@ import {
   type PasswordHasher,
 } from "../src/concepts/PasswordAuthentication/hashing.ts";
 import { createApp } from "../src/http/app.ts";
-import type { AccessLogEntry } from "../src/http/types.ts";
+import type { AccessLogEntry, AppDeps } from "../src/http/types.ts";
+import type { SessionEvent } from "../src/concepts/Sessioning/SessioningConcept.ts";
 import { syncs } from "../src/syncs/mod.ts";
 import { serverUrl, testDb } from "./support/test_db.ts";
 import { Logging } from "../src/engine/mod.ts";
@@ -57,6 +58,10 @@ export interface HarnessOptions {
   spy?: boolean;
   /** SESSION_COOKIE_SECURE; default true. */
   cookieSecure?: boolean;
+  /** Told each Sessioning event (created, rotated, ended, ...). */
+  onSessionEvent?: (event: SessionEvent) => void;
+  /** Told the figures of each HTTP request (the metrics' hook). */
+  observe?: AppDeps["observe"];
 }
 
 export async function withApi(
@@ -95,7 +100,7 @@ export async function withApi(
         logger: new Logger((e: LogEntry) => logs.push(JSON.stringify(e))),
       },
       requesting: { timeoutMs: 20_000, saveResponses: options.saveResponses },
-      sessioning: { now: () => now.ms },
+      sessioning: { now: () => now.ms, onEvent: options.onSessionEvent },
       passwordAuthentication: { argon2: WEAK, hasher },
       rateLimiting: { limit: options.limit ?? 10, windowMs: 600_000, now: () => now.ms },
       deviceTrust: { now: () => now.ms },
@@ -108,6 +113,7 @@ export async function withApi(
       store: "embedded",
       config: { cookieSecure: options.cookieSecure ?? true, appOrigins: [], trustProxy: false },
       log: (e: AccessLogEntry) => logs.push(JSON.stringify(e)),
+      observe: options.observe,
     });
     await fn({
       logs,

@@ -10,16 +10,13 @@
 import assert from "node:assert/strict";
 import { MongoClient } from "mongodb";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
-import { createConcepts } from "../src/app/concepts.ts";
 import { loadConfig } from "../src/config.ts";
 import { startService } from "../src/app/service.ts";
-import { createApp } from "../src/http/app.ts";
 import { ServiceMetrics } from "../src/observability/metrics.ts";
 import { metricsHandler } from "../src/observability/endpoint.ts";
 import { mongoStoreReader } from "../src/observability/store_metrics.ts";
-import { syncs } from "../src/syncs/mod.ts";
 import type { LogEntry } from "../src/utils/log.ts";
-import { WEAK } from "./auth_harness.ts";
+import { asBearer, withApi } from "./auth_harness.ts";
 import { startServiceProcess } from "./service_process.ts";
 import { freePort, startStoreProcess } from "./store_process.ts";
 import { serverUrl, testDb } from "./support/test_db.ts";
@@ -62,7 +59,10 @@ function sample(
   return samples.get(key(name, labels));
 }
 
-/** The service's app on the real engine, syncs and concepts, with metrics and a clock. */
+/**
+ * The service's app on the real engine, syncs and concepts (withApi, auth_harness.ts), with
+ * metrics, a log of the session events, and a clock; `call` POSTs JSON, with a bearer token.
+ */
 async function withObservedApi(
   fn: (ctx: {
     call: (
@@ -75,58 +75,34 @@ async function withObservedApi(
     sessionLog: LogEntry[];
   }) => Promise<void>,
 ) {
-  const [db, client] = await testDb();
-  const now = { ms: Date.parse("2026-11-22T12:00:00Z") };
   const sessionLog: LogEntry[] = [];
   const metrics = new ServiceMetrics({ process: false });
   try {
-    const { Engine, Requesting, Sessioning } = createConcepts(db, {
-      sessioning: {
-        now: () => now.ms,
-        onEvent: (e) => {
-          metrics.observe(e);
-          if (e.type !== "validated") {
-            sessionLog.push({
-              time: e.at.toISOString(),
-              level: "info",
-              msg: `session ${e.type}`,
-              ...("reason" in e ? { reason: e.reason } : {}),
-            });
-          }
+    await withApi((h) =>
+      fn({
+        now: h.now,
+        metrics,
+        sessionLog,
+        async call(path, body = {}, token) {
+          const res = await h.call("POST", path, body, token ? asBearer(token) : {});
+          return { status: res.status, json: res.json as Record<string, unknown> };
         },
+      }), {
+      onSessionEvent: (e) => {
+        metrics.observe(e);
+        if (e.type !== "validated") {
+          sessionLog.push({
+            time: e.at.toISOString(),
+            level: "info",
+            msg: `session ${e.type}`,
+            ...("reason" in e ? { reason: e.reason } : {}),
+          });
+        }
       },
-      passwordAuthentication: { argon2: WEAK },
-      rateLimiting: { limit: 10, windowMs: 600_000, now: () => now.ms },
-      deviceTrust: { now: () => now.ms },
-    });
-    Engine.register(syncs);
-    const app = createApp({
-      Requesting,
-      Sessioning,
-      health: () => Promise.resolve(true),
-      store: "embedded",
-      config: { cookieSecure: true, appOrigins: [], trustProxy: false },
-      log: () => {},
       observe: (r) => metrics.httpRequest(r.route, r.method, r.status, r.seconds, r.kind),
-    });
-    await fn({
-      now,
-      metrics,
-      sessionLog,
-      async call(path, body = {}, token) {
-        const headers: Record<string, string> = { "content-type": "application/json" };
-        if (token) headers.authorization = `Bearer ${token}`;
-        const res = await app.request(`http://localhost${path}`, {
-          method: "POST",
-          headers,
-          body: JSON.stringify(body),
-        }, { remoteAddr: { hostname: "192.0.2.1" } });
-        return { status: res.status, json: await res.json() };
-      },
     });
   } finally {
     metrics.close();
-    await client.close();
   }
 }
 
