@@ -5,24 +5,24 @@
  * journal holds whatever the service stores, password hashes included):
  * - `LOCK`: held with an exclusive `flock` while a store is open (the OS drops it when the process
  *   dies, `kill -9` included); a second open, from this process or another, is refused.
- * - `snapshot.bson`: the whole state at some point, as framed records (`records.ts`): a header
- *   `{op: "snapshot", version: 1, journal: N}`, then per collection `cc` (create, with options),
- *   `ci` (its indexes) and one `i` per document, then a footer `{op: "end", records}`. A snapshot
+ * - `snapshot.bson`: the whole state at some point, as framed records (`records.ts`; the format,
+ *   with its header naming the journal generation it precedes, is in `snapshot.ts`). A snapshot
  *   is written to `snapshot.tmp`, fsynced, renamed over `snapshot.bson`, and the folder fsynced:
  *   it is complete or absent, so any damage in it refuses the open.
  * - `journal-<N>.bson` (N = generation, 8 digits): one framed record per mutation since the
- *   snapshot (`i` insert, `r` replace, `d` delete, `cc`/`dc` create/drop collection, `ci`/`di`
- *   create/drop index, `dd` drop database). Journals with N >= the snapshot's `journal` are
- *   replayed on open, in order; older ones are leftovers of a compaction and are deleted.
+ *   snapshot (a `JournalOp`, `ops.ts`: `i` insert, `r` replace, `d` delete, `cc`/`dc`
+ *   create/drop collection, `ci`/`di` create/drop index, `dd` drop database). Journals with N >=
+ *   the snapshot's `journal` are replayed on open, in order, through `Catalog.execute` (the path
+ *   of live writes); older ones are leftovers of a compaction and are deleted.
  *
  * Write path (write-ahead): a mutation is checked (unique indexes), then its record is written to
- * the journal with one `write` to the OS, and only then applied in memory; so once a mutation
- * returns it survives `kill -9`, and a mutation whose record cannot be written (disk full,
- * read-only, I/O error) throws `JournalError` and is not applied. The bytes of a failed write
- * are cut off again (truncated back to the last good record; retried before the next write if
- * that fails too), so nothing of it is replayed after a restart, and the next write that the
- * disk takes succeeds: no restart is needed once space returns. `status()` says whether writes
- * are failing and why. Fsync policy:
+ * the journal with one `write` to the OS (a TTL pass writes its deletes 64 to a write), and only
+ * then applied in memory; so once a mutation returns it survives `kill -9`, and a mutation whose
+ * record cannot be written (disk full, read-only, I/O error) throws `JournalError` and is not
+ * applied. The bytes of a failed write are cut off again (truncated back to the last good record;
+ * retried before the next write if that fails too), so nothing of it is replayed after a
+ * restart, and the next write that the disk takes succeeds: no restart is needed once space
+ * returns. `status()` says whether writes are failing and why. Fsync policy:
  * - `"interval"` (default): a timer fsyncs the journal every `fsyncIntervalMs` (default 100)
  *   when something was written since the last fsync; a power loss can lose that last interval.
  * - `"always"`: `durable()` also waits for an fsync covering every write before it; concurrent
@@ -34,8 +34,8 @@
  * does not undo a write; only a write that could not be journaled at all is not applied.)
  *
  * Compaction (on `close()`, and when the journal passes 64 MiB and twice the last snapshot):
- * the journal is fsynced, a new journal generation starts, the state is captured
- * (documents are never changed in place, so capturing is taking references), the snapshot is
+ * the journal is fsynced, a new journal generation starts, the state is captured (stored bytes
+ * are never changed in place, so capturing is noting where each document lies), the snapshot is
  * written from that capture in chunks (the server keeps serving), then renamed into place, and
  * the older journals are deleted. A crash at any step leaves a snapshot plus the journals that
  * complete it.
