@@ -6,10 +6,14 @@
  */
 import { BSON, type Document, Long } from "bson";
 
-function hasRaw(reply: Document): boolean {
+/** The bytes of the stored documents in a reply's batch, or -1 when it holds none. */
+function rawBytes(reply: Document): number {
   const cursor = reply.cursor as Document | undefined;
   const batch = cursor?.firstBatch ?? cursor?.nextBatch;
-  return Array.isArray(batch) && batch.some((d) => d instanceof Uint8Array);
+  if (!Array.isArray(batch)) return -1;
+  let n = -1;
+  for (const d of batch) if (d instanceof Uint8Array) n = Math.max(n, 0) + d.length;
+  return n;
 }
 
 function isPlainObject(v: unknown): v is Document {
@@ -20,8 +24,12 @@ const UTF8 = new TextEncoder();
 
 /** A growing buffer with BSON's little pieces. */
 class Writer {
-  buf = new Uint8Array(4096);
+  buf: Uint8Array;
   at = 0;
+
+  constructor(size: number) {
+    this.buf = new Uint8Array(size);
+  }
 
   room(n: number): void {
     if (this.at + n <= this.buf.length) return;
@@ -107,8 +115,9 @@ function writeDocument(w: Writer, entries: [string, unknown][]): void {
 
 /** The BSON bytes of a reply (see the module comment). */
 export function serializeReply(reply: Document): Uint8Array {
-  if (!hasRaw(reply)) return BSON.serialize(reply);
-  const w = new Writer();
+  const raw = rawBytes(reply);
+  if (raw < 0) return BSON.serialize(reply);
+  const w = new Writer(raw + 512);
   writeDocument(w, Object.entries(reply));
   return w.buf.subarray(0, w.at);
 }
