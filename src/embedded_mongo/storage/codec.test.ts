@@ -129,3 +129,15 @@ Deno.test("tables() and loadTables() let another codec read the same bytes", () 
   });
   assert.throws(() => other.loadTables(codec.tables()), /in use/);
 });
+
+Deno.test("encodeBson() keeps documents as plain BSON once a collection has 4096 shapes", () => {
+  const codec = new Codec();
+  const docs = Array.from({ length: 4200 }, (_, i) => ({ _id: i, [`f${i}`]: i, [`g${i}`]: "x" }));
+  const stored = docs.map((d) => codec.encodeBson(BSON.serialize(d)).slice());
+  assert.equal(codec.shapeCount, 4096);
+  assert.equal(stored[4199][0], 0, "shape 0: plain BSON");
+  stored.forEach((c, i) => {
+    assert.deepEqual(codec.decode(c, 0, c.length), docs[i]);
+    assert.equal(codec.field(c, 0, c.length, `g${i}`), "x");
+  });
+});

@@ -58,8 +58,12 @@ export const FIELD_DATE = 2;
 export const FIELD_NUMBER = 3;
 export const FIELD_OTHER = 4;
 
-/** More shapes than this in one collection: further new shapes are stored as plain BSON. */
+/**
+ * More shapes than this in one collection, or more bytes of their names: further new shapes are
+ * stored as plain BSON (shapes are never dropped, so a client cannot grow them without bound).
+ */
 const MAX_SHAPES = 4096;
+const MAX_SHAPE_BYTES = 8 * 1024 * 1024;
 /** Strings this long or longer are checked for packing as hex. */
 const MIN_HEX = 16;
 
@@ -105,6 +109,7 @@ function skipValue(b: Uint8Array, p: number): number {
 export class Codec {
   readonly #shapes: Shape[] = [];
   readonly #byKey = new Map<string, number>();
+  #shapeBytes = 0;
   readonly dict = new StringDict();
   #last?: Shape;
   #out = new Uint8Array(1024);
@@ -147,6 +152,7 @@ export class Codec {
     };
     this.#shapes.push(shape);
     this.#byKey.set(names.join("\0"), shape.id);
+    this.#shapeBytes += shape.namesSize;
     return shape;
   }
 
@@ -181,6 +187,9 @@ export class Codec {
     const known = this.#byKey.get(names.join("\0"));
     if (known !== undefined) return this.#last = this.#shapes[known - 1];
     if (this.#shapes.length >= MAX_SHAPES || new Set(names).size !== n) return undefined;
+    if (this.#shapeBytes + names.reduce((sum, x) => sum + x.length + 1, 0) > MAX_SHAPE_BYTES) {
+      return undefined;
+    }
     return this.#last = this.addShape(names);
   }
 

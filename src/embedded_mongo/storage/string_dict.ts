@@ -2,15 +2,16 @@
  * The string dictionary of one collection: long string values that repeat (user agents, most
  * of all) are kept once and referred to by number. A string of 24 to 1024 bytes is taken in the
  * second time its bytes are seen (a small table of hashes remembers the first time; it is cleared
- * when it grows past 8192 entries, so unique strings cost nothing lasting). At most 65536 entries:
- * the dictionary only grows (ids stay valid for every stored document and snapshot), and stops
- * taking new strings when full.
+ * when it grows past 8192 entries, so unique strings cost nothing lasting). At most 65536 entries
+ * and 8 MiB: the dictionary only grows (ids stay valid for every stored document and snapshot),
+ * and stops taking new strings when full.
  */
 import { utf8 } from "./text.ts";
 
 export const DICT_MIN = 24;
 export const DICT_MAX = 1024;
 const MAX_ENTRIES = 65536;
+const MAX_BYTES = 8 * 1024 * 1024;
 const MAX_SEEN = 8192;
 
 function fnv(b: Uint8Array, start: number, end: number): number {
@@ -30,6 +31,7 @@ export class StringDict {
   readonly #texts: (string | undefined)[] = [];
   readonly #byHash = new Map<number, number | number[]>();
   readonly #seen = new Set<number>();
+  #bytes = 0;
 
   get size(): number {
     return this.#entries.length;
@@ -65,6 +67,7 @@ export class StringDict {
   add(bytes: Uint8Array): number {
     const id = this.#entries.length;
     this.#entries.push(bytes);
+    this.#bytes += bytes.length;
     this.#texts.push(undefined);
     const h = fnv(bytes, 0, bytes.length);
     const ids = this.#byHash.get(h);
@@ -86,7 +89,7 @@ export class StringDict {
       this.#seen.add(h);
       return undefined;
     }
-    if (this.#entries.length >= MAX_ENTRIES) return undefined;
+    if (this.#entries.length >= MAX_ENTRIES || this.#bytes + n > MAX_BYTES) return undefined;
     this.#seen.delete(h);
     return this.add(b.slice(start, end));
   }
