@@ -6,9 +6,9 @@
  *
  *     varint shape id | per field: a tag byte and its value
  *
- * A shape is the list of a document's field names, kept once per collection; shape 0 means the
- * plain BSON document follows (used when a collection has too many shapes, or a document repeats
- * a field name). Values: doubles, int32, dates and ObjectIds as their BSON bytes, strings as a
+ * A shape is the list of a document's field names, kept once per collection (`shapes.ts`); shape
+ * 0 means the plain BSON document follows (past the shapes' cap, or for a document that repeats a
+ * field name). Values: doubles, int32, dates and ObjectIds as their BSON bytes, strings as a
  * varint length and UTF-8 (or a dictionary id), true/false/null as the tag alone, and anything
  * else (embedded documents, arrays, binaries, longs, decimals, ...) as its BSON type byte, a
  * varint length and its BSON value bytes.
@@ -25,6 +25,7 @@ import { normalizeValue } from "../query/values.ts";
 import { i32, putI32, valueEnd } from "./bson_walk.ts";
 import { hashPackedHex, hashUtf8 } from "./key_hash.ts";
 import { MISSING } from "./keys.ts";
+import { type Shape, Shapes } from "./shapes.ts";
 import { StringDict } from "./string_dict.ts";
 import {
   copy,
@@ -32,7 +33,6 @@ import {
   isHex,
   packHex,
   readVarint,
-  sameBytes,
   unpackHex,
   utf8,
   varintEnd,
@@ -58,27 +58,8 @@ export const FIELD_DATE = 2;
 export const FIELD_NUMBER = 3;
 export const FIELD_OTHER = 4;
 
-/**
- * More shapes than this in one collection, or more bytes of their names: further new shapes are
- * stored as plain BSON (shapes are never dropped, so a client cannot grow them without bound).
- */
-const MAX_SHAPES = 4096;
-const MAX_SHAPE_BYTES = 8 * 1024 * 1024;
 /** Strings this long or longer are checked for packing as hex. */
 const MIN_HEX = 16;
-
-const UTF8_ENCODER = new TextEncoder();
-
-export interface Shape {
-  readonly id: number;
-  readonly names: readonly string[];
-  /** Each name's UTF-8 bytes (no NUL). */
-  readonly nameBytes: readonly Uint8Array[];
-  /** Field name -> position. */
-  readonly position: ReadonlyMap<string, number>;
-  /** Bytes the names take in BSON (each with its NUL). */
-  readonly namesSize: number;
-}
 
 function skipValue(b: Uint8Array, p: number): number {
   const tag = b[p++];
@@ -107,11 +88,8 @@ function skipValue(b: Uint8Array, p: number): number {
 
 /** The shapes and dictionary of one collection, and the conversions (see the module comment). */
 export class Codec {
-  readonly #shapes: Shape[] = [];
-  readonly #byKey = new Map<string, number>();
-  #shapeBytes = 0;
+  readonly #shapes = new Shapes();
   readonly dict = new StringDict();
-  #last?: Shape;
   #out = new Uint8Array(1024);
   /** Element records of the document being encoded: type, name start, name end, value start. */
   #elems = new Int32Array(64 * 4);
@@ -123,43 +101,25 @@ export class Codec {
   #hex = new Uint16Array(128);
 
   get shapeCount(): number {
-    return this.#shapes.length;
+    return this.#shapes.size;
   }
 
   /** The shapes and dictionary entries so far (what a snapshot writes before the documents). */
   tables(): { shapes: string[][]; dict: Uint8Array[] } {
-    return { shapes: this.#shapes.map((s) => [...s.names]), dict: this.dict.entriesFrom(0) };
+    return { shapes: this.#shapes.names(), dict: this.dict.entriesFrom(0) };
   }
 
   /** Takes the tables of a snapshot, in order, into an empty codec. */
   loadTables(tables: { shapes: string[][]; dict: Uint8Array[] }): void {
-    if (this.#shapes.length > 0 || this.dict.size > 0) {
+    if (this.#shapes.size > 0 || this.dict.size > 0) {
       throw new Error("Cannot load a codec's tables: the codec is in use");
     }
-    for (const names of tables.shapes) this.addShape(names);
+    for (const names of tables.shapes) this.#shapes.add(names);
     for (const entry of tables.dict) this.dict.add(entry);
   }
 
-  /** Adds a shape with the next id (from a snapshot, in order). */
-  addShape(names: string[]): Shape {
-    const nameBytes = names.map((s) => UTF8_ENCODER.encode(s));
-    const shape: Shape = {
-      id: this.#shapes.length + 1,
-      names,
-      nameBytes,
-      position: new Map(names.map((s, i) => [s, i])),
-      namesSize: nameBytes.reduce((sum, x) => sum + x.length + 1, 0),
-    };
-    this.#shapes.push(shape);
-    this.#byKey.set(names.join("\0"), shape.id);
-    this.#shapeBytes += shape.namesSize;
-    return shape;
-  }
-
   #shape(id: number): Shape {
-    const s = this.#shapes[id - 1];
-    if (!s) throw new Error(`Cannot read document: unknown shape ${id}`);
-    return s;
+    return this.#shapes.get(id);
   }
 
   #room(need: number): Uint8Array {
@@ -169,28 +129,6 @@ export class Codec {
       this.#out = bigger;
     }
     return this.#out;
-  }
-
-  /** The shape of the `n` names recorded in `#elems`, made if new; undefined for plain BSON. */
-  #shapeOf(b: Uint8Array, n: number): Shape | undefined {
-    const e = this.#elems;
-    const last = this.#last;
-    if (last && last.names.length === n) {
-      let same = true;
-      for (let i = 0; i < n && same; i++) {
-        same = sameBytes(last.nameBytes[i], b, e[i * 4 + 1], e[i * 4 + 2]);
-      }
-      if (same) return last;
-    }
-    const names: string[] = [];
-    for (let i = 0; i < n; i++) names.push(utf8(b, e[i * 4 + 1], e[i * 4 + 2]));
-    const known = this.#byKey.get(names.join("\0"));
-    if (known !== undefined) return this.#last = this.#shapes[known - 1];
-    if (this.#shapes.length >= MAX_SHAPES || new Set(names).size !== n) return undefined;
-    if (this.#shapeBytes + names.reduce((sum, x) => sum + x.length + 1, 0) > MAX_SHAPE_BYTES) {
-      return undefined;
-    }
-    return this.#last = this.addShape(names);
   }
 
   /** Records the elements of the BSON document at `b[start..]` in `#elems`; returns how many. */
@@ -229,7 +167,7 @@ export class Codec {
       throw new Error("Cannot store document: it is not a whole BSON document");
     }
     const n = this.#scan(b, start, end);
-    const shape = this.#shapeOf(b, n);
+    const shape = this.#shapes.find(b, this.#elems, n);
     if (!shape) {
       const out = this.#room(size + 1);
       out[0] = 0;
