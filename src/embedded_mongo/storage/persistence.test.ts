@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { Binary, Long, ObjectId } from "bson";
+import { Binary, BSON, Long, ObjectId } from "bson";
+import { frame } from "./records.ts";
 import { DuplicateKeyError, openStore, type Store } from "./mod.ts";
 
 /** What a `kill -9` leaves: the folder's files as the OS has them, copied while the store is open. */
@@ -277,3 +278,53 @@ Deno.test("compact() keeps everything, drops the old journal, and survives a cra
   Deno.removeSync(copy, { recursive: true });
   Deno.removeSync(dir, { recursive: true });
 });
+
+Deno.test("openStore() reads snapshots of versions 1 and 2 (written before the heap image)", async () => {
+  const docs = [{ _id: "a", user: "u1", at: new Date(5) }, {
+    _id: "b",
+    user: "u2",
+    at: new Date(9),
+  }];
+  const specs = [{ name: "user_1", key: { user: 1 } }];
+  const v1 = [
+    { op: "snapshot", version: 1, journal: 0 },
+    { op: "cc", db: "app", c: "s", o: {} },
+    { op: "ci", db: "app", c: "s", specs },
+    ...docs.map((d) => ({ op: "i", db: "app", c: "s", d })),
+    { op: "end", records: 4 },
+  ];
+  const data = new Binary(concat(docs.map((d) => BSON.serialize(d))));
+  const v2 = [
+    { op: "snapshot", version: 2, journal: 0 },
+    { op: "cc", db: "app", c: "s", o: {} },
+    { op: "ci", db: "app", c: "s", specs },
+    { op: "docs", db: "app", c: "s", n: 2, data },
+    { op: "end", records: 3, docs: 2 },
+  ];
+  for (const records of [v1, v2]) {
+    const dir = Deno.makeTempDirSync();
+    Deno.writeFileSync(
+      `${dir}/snapshot.bson`,
+      concat(records.map((r) => frame(BSON.serialize(r)))),
+    );
+    await withStore(dir, (s) => {
+      const c = s.getCollection("app", "s")!;
+      assert.deepEqual([...c.all()], docs);
+      assert.deepEqual(c.lookup("user", "u2")?.map((d) => d._id), ["b"]);
+    });
+    await withStore(dir, (s) => {
+      assert.deepEqual([...s.getCollection("app", "s")!.all()], docs, "and again from version 3");
+    });
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
