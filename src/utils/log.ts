@@ -82,10 +82,49 @@ export function formatEntry(entry: LogEntry): string {
   }
 }
 
-/** The default sink: one JSON line on stdout (warnings and errors on stderr). */
+/**
+ * Lines bound for stdout, written together once the current task is done (or at 64 KiB, or when
+ * the process ends): one write for many access-log lines instead of one `console.log` each, which
+ * cost a busy server several per cent of its CPU. The buffer is the process's stdout's, not state
+ * of the service.
+ */
+const stdoutLines = {
+  pending: [] as string[],
+  size: 0,
+  scheduled: false,
+  encoder: new TextEncoder(),
+  add(line: string): void {
+    this.pending.push(line);
+    this.size += line.length + 1;
+    if (this.size >= 65_536) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setTimeout(() => this.flush(), 0);
+    }
+  },
+  flush(): void {
+    this.scheduled = false;
+    if (this.pending.length === 0) return;
+    const bytes = this.encoder.encode(this.pending.join("\n") + "\n");
+    this.pending = [];
+    this.size = 0;
+    try {
+      for (let offset = 0; offset < bytes.length;) {
+        offset += Deno.stdout.writeSync(bytes.subarray(offset));
+      }
+    } catch {
+      // stdout is gone (a closed pipe): logging must not take the service down.
+    }
+  },
+};
+globalThis.addEventListener("unload", () => stdoutLines.flush());
+
+/** The default sink: one JSON line on stdout (warnings and errors on stderr, at once). */
 export const jsonLineSink: LogSink = (entry) => {
-  if (entry.level === "warn" || entry.level === "error") console.error(formatEntry(entry));
-  else console.log(formatEntry(entry));
+  if (entry.level === "warn" || entry.level === "error") {
+    stdoutLines.flush();
+    console.error(formatEntry(entry));
+  } else stdoutLines.add(formatEntry(entry));
 };
 
 /** A logger writing redacted entries to a sink, with fields added to every line. */
