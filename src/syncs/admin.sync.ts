@@ -337,40 +337,52 @@ export const AdminEndSessionMissing: Sync = ({ request, error }) => ({
 // Forced logout: every session of a user ends (and logins of theirs in flight: the epoch), with
 // the reason `forced`. The next request with any of their tokens, on any node, is a 401.
 
-export const AdminLogoutUser: Sync = ({ request, user, id, username, target }) => ({
+/**
+ * The user a forced logout names, bound to `target`; or, for a missing, malformed or unknown
+ * username, the `error` and its `kind`. Only an administrator's request in good standing counts.
+ */
+async function withLogoutTarget(
+  frames: Frames,
+  vars: { request: symbol; user: symbol; id: symbol; target: symbol; error: symbol; kind: symbol },
+): Promise<Frames> {
+  const username = Symbol("username");
+  const out = new Frames();
+  const allowed = await withStanding(frames, vars.user, vars.id, "allowed");
+  for (const f of await withInputs(allowed, vars.request, { username })) {
+    const named = await userNamed(f[username], "log out user");
+    if ("error" in named) out.push({ ...f, [vars.error]: named.error, [vars.kind]: named.kind });
+    else if (!named.user) {
+      out.push({
+        ...f,
+        [vars.error]: "Cannot log out user: username is required",
+        [vars.kind]: "invalid",
+      });
+    } else out.push({ ...f, [vars.target]: named.user });
+  }
+  return out;
+}
+
+export const AdminLogoutUser: Sync = ({ request, user, id, target, error, kind }) => ({
   when: actions(
     [Requesting.request, { path: routes.adminLogoutUser.path }, { request }],
     [Sessioning.touch, {}, { user, id }],
   ),
-  where: async (frames) => {
-    const out = new Frames();
-    const allowed = await withStanding(frames, user, id, "allowed");
-    for (const f of await withInputs(allowed, request, { username })) {
-      const named = await userNamed(f[username], "log out user");
-      if (!("error" in named) && named.user) out.push({ ...f, [target]: named.user });
-    }
-    return out;
-  },
+  where: async (frames) =>
+    (await withLogoutTarget(frames, { request, user, id, target, error, kind })).filter((f) =>
+      f[target] !== undefined
+    ) as Frames,
   then: actions([Sessioning.deleteAllForUser, { user: target, reason: "forced" }]),
 });
 
-export const AdminLogoutUserInvalid: Sync = ({ request, user, id, username, error, kind }) => ({
+export const AdminLogoutUserInvalid: Sync = ({ request, user, id, target, error, kind }) => ({
   when: actions(
     [Requesting.request, { path: routes.adminLogoutUser.path }, { request }],
     [Sessioning.touch, {}, { user, id }],
   ),
-  where: async (frames) => {
-    const out = new Frames();
-    const allowed = await withStanding(frames, user, id, "allowed");
-    for (const f of await withInputs(allowed, request, { username })) {
-      const named = await userNamed(f[username], "log out user");
-      if ("error" in named) out.push({ ...f, [error]: named.error, [kind]: named.kind });
-      else if (!named.user) {
-        out.push({ ...f, [error]: "Cannot log out user: username is required", [kind]: "invalid" });
-      }
-    }
-    return out;
-  },
+  where: async (frames) =>
+    (await withLogoutTarget(frames, { request, user, id, target, error, kind })).filter((f) =>
+      f[error] !== undefined
+    ) as Frames,
   then: actions([Requesting.respond, { request, error, kind }]),
 });
 
