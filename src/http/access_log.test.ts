@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { accessLog, writeJsonLine } from "./access_log.ts";
+import { flushLogLines } from "../utils/log.ts";
 import {
   fakeRequesting,
   postJson,
@@ -72,9 +73,13 @@ Deno.test("accessLog() survives a logger that throws", async () => {
 });
 
 Deno.test("writeJsonLine() prints the entry as one JSON line", () => {
-  const printed: unknown[][] = [];
-  const original = console.log;
-  console.log = (...args: unknown[]) => printed.push(args);
+  flushLogLines();
+  const written: Uint8Array[] = [];
+  const original = Deno.stdout.writeSync;
+  Deno.stdout.writeSync = (bytes: Uint8Array) => {
+    written.push(bytes.slice());
+    return bytes.length;
+  };
   try {
     const entry: AccessLogEntry = {
       time: "2025-01-01T00:00:00.000Z",
@@ -85,11 +90,14 @@ Deno.test("writeJsonLine() prints the entry as one JSON line", () => {
       correlationId: "c1",
     };
     writeJsonLine(entry);
+    assert.deepEqual(written, [], "lines wait for the end of the task");
+    flushLogLines();
   } finally {
-    console.log = original;
+    Deno.stdout.writeSync = original;
   }
-  assert.deepEqual(printed, [[
-    '{"level":"info","msg":"http","time":"2025-01-01T00:00:00.000Z","method":"GET","path":"/healthz","status":200,"durationMs":1.5,"correlationId":"c1"}',
-  ]]);
+  assert.equal(
+    written.map((b) => new TextDecoder().decode(b)).join(""),
+    '{"level":"info","msg":"http","time":"2025-01-01T00:00:00.000Z","method":"GET","path":"/healthz","status":200,"durationMs":1.5,"correlationId":"c1"}\n',
+  );
   assert.equal(typeof accessLog(), "function");
 });

@@ -119,6 +119,11 @@ const stdoutLines = {
 };
 globalThis.addEventListener("unload", () => stdoutLines.flush());
 
+/** Writes the log lines still waiting for stdout now (tests, and before a hard exit). */
+export function flushLogLines(): void {
+  stdoutLines.flush();
+}
+
 /** The default sink: one JSON line on stdout (warnings and errors on stderr, at once). */
 export const jsonLineSink: LogSink = (entry) => {
   if (entry.level === "warn" || entry.level === "error") {
