@@ -330,3 +330,68 @@ Deno.test("serveHttp() answers 500 when the handler throws, and keeps serving", 
     await server.shutdown();
   }
 });
+
+Deno.test("serveHttp() survives random and truncated requests, answering each with a status or a close", async () => {
+  const logged: Logged[] = [];
+  let handled = 0;
+  const server = start({
+    headersTimeoutMs: 200,
+    bodyTimeoutMs: 200,
+    handler: async (req) => {
+      handled++;
+      await req.arrayBuffer();
+      return Response.json({ ok: true });
+    },
+  }, logged);
+  // A deterministic generator, so a failure can be replayed.
+  let seed = 0x2545f491;
+  const rand = (n: number) => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) % n;
+  };
+  const pieces = [
+    "GET / HTTP/1.1\r\n",
+    "POST /x HTTP/1.1\r\n",
+    "Host: x\r\n",
+    "Content-Length: 5\r\n",
+    "Content-Length: 99999999999999999999\r\n",
+    "Transfer-Encoding: chunked\r\n",
+    "Connection: close\r\n",
+    "Expect: 100-continue\r\n",
+    "\r\n",
+    "5\r\nhello\r\n0\r\n\r\n",
+    "hello",
+    ":\r\n",
+    " \t\r\n",
+    "\u0000\u00ff\r\n",
+    "GET /%00 HTTP/1.1\r\n",
+    "X: " + "y".repeat(300) + "\r\n",
+  ];
+  try {
+    for (let i = 0; i < 80; i++) {
+      let text = "";
+      for (let k = rand(8); k >= 0; k--) text += pieces[rand(pieces.length)];
+      if (rand(4) === 0) text = text.slice(0, rand(text.length + 1));
+      if (rand(6) === 0) {
+        text += String.fromCharCode(...Array.from({ length: rand(40) }, () => rand(256)));
+      }
+      const conn = await connect(server);
+      await conn.write(new TextEncoder().encode(text)).catch(() => {});
+      if (rand(2) === 0) await conn.closeWrite().catch(() => {});
+      const got = await readUntilClosed(conn, 2000);
+      // Either nothing (closed by a deadline or at end of input) or HTTP answers, never a hang.
+      assert.ok(got !== null, `kept open: ${JSON.stringify(text.slice(0, 80))}`);
+      if (got !== "") assert.match(got, /^HTTP\/1\.1 (\d{3}) /, JSON.stringify(text.slice(0, 80)));
+    }
+    // Still serving, and nothing escaped as an unexpected failure.
+    const res = await fetch(`http://127.0.0.1:${server.addr.port}/`);
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+    assert.ok(!logged.some((e) => e.msg === "http handler failed"));
+    assert.ok(handled > 0, "no request was ever well formed enough to reach the handler");
+  } finally {
+    await server.shutdown();
+  }
+});
