@@ -74,7 +74,7 @@ Deno.test("Deno.serve(createApp()) answers over a real socket with the socket's 
 
     const chunk = new TextEncoder().encode(" ".repeat(16 * 1024));
     let sent = 0;
-    const big = await fetch(`${base}/api/x`, {
+    const big = await fetch(`${base}/api/ping`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: new ReadableStream<Uint8Array>({
@@ -98,7 +98,7 @@ Deno.test("Deno.serve(createApp()) answers over a real socket with the socket's 
   assert.deepEqual(logs.map((l) => [l.method, l.path, l.status]), [
     ["GET", "/healthz", 200],
     ["POST", "/api/auth/login", 200],
-    ["POST", "/api/x", 413],
+    ["POST", "/api/ping", 413],
     ["POST", "/api/Sessioning/create", 404],
   ]);
   assert.equal(calls.length, 1);

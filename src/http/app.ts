@@ -23,7 +23,7 @@ import { Hono } from "hono";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { accessLog } from "./access_log.ts";
-import { limitBody, readJsonObject } from "./body.ts";
+import { readJsonObject } from "./body.ts";
 import { describeThrown, HttpError } from "./errors.ts";
 import { livez, readyz } from "./health.ts";
 import { corsFor, csrfGuard } from "./origin.ts";
@@ -60,7 +60,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use("/api/*", noStore());
   const cors = corsFor(config);
   if (cors) app.use("/api/*", cors);
-  app.post("/api/*", csrfGuard(config), limitBody());
+  app.post("/api/*", csrfGuard(config));
 
   const document = openApiDocument();
   const serve: Record<Handler, (name: string, c: Context<AppEnv>) => Promise<Response> | Response> =

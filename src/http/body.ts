@@ -1,28 +1,16 @@
 /**
  * Request bodies: every POST must be `application/json` (415 otherwise), at most 64 KiB (413),
  * and a JSON object (400 for malformed JSON, invalid UTF-8, or any other JSON value). The limit is
- * enforced twice: `hono/body-limit` refuses a declared Content-Length over the limit before
- * anything is read, and `readJsonObject` counts the bytes as it reads the stream, so a body that
- * comes without (or with a false) Content-Length is cut off as soon as it passes the limit.
+ * enforced twice: our HTTP server (server.ts) refuses a declared Content-Length over it before
+ * reading, and `readJsonObject` refuses one too, and counts the bytes as it reads a body that
+ * comes without Content-Length, cutting it off as soon as it passes the limit.
  */
-import type { MiddlewareHandler } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { HttpError } from "./errors.ts";
 
 /** The largest accepted request body, in bytes. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
 const TOO_LARGE = `Cannot read body: larger than ${MAX_BODY_BYTES} bytes`;
-
-/** Refuses (413) a request whose Content-Length, or streamed body, passes `maxBytes`. */
-export function limitBody(maxBytes = MAX_BODY_BYTES): MiddlewareHandler {
-  return bodyLimit({
-    maxSize: maxBytes,
-    onError: () => {
-      throw new HttpError(413, TOO_LARGE);
-    },
-  });
-}
 
 /** Whether a Content-Type header names JSON: `application/json`, parameters allowed. */
 export function isJsonContentType(header: string | undefined): boolean {
@@ -34,10 +22,13 @@ export function isJsonContentType(header: string | undefined): boolean {
 /** Reads the whole body, refusing it (413) as soon as it passes `maxBytes`. */
 async function readBytes(req: Request, maxBytes: number): Promise<Uint8Array> {
   if (!req.body) return new Uint8Array(0);
-  // A declared length within the limit (bodyLimit refused larger ones, and our server reads
-  // exactly that many bytes): one read of the whole body, much cheaper than a reader loop.
+  // A declared length: over the limit, refused before anything is read; within it (our server
+  // reads exactly that many bytes), one read of the whole body, much cheaper than a reader loop.
   const declared = req.headers.get("content-length");
-  if (declared !== null && /^\d+$/.test(declared) && Number(declared) <= maxBytes) {
+  if (declared !== null && /^\d+$/.test(declared) && Number(declared) > maxBytes) {
+    throw new HttpError(413, TOO_LARGE);
+  }
+  if (declared !== null && /^\d+$/.test(declared)) {
     const bytes = await req.bytes();
     if (bytes.byteLength > maxBytes) throw new HttpError(413, TOO_LARGE);
     return bytes;
