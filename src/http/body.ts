@@ -6,6 +6,7 @@
  * comes without Content-Length, cutting it off as soon as it passes the limit.
  */
 import { HttpError } from "./errors.ts";
+import { bodyOf } from "./server.ts";
 
 /** The largest accepted request body, in bytes. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -21,6 +22,11 @@ export function isJsonContentType(header: string | undefined): boolean {
 
 /** Reads the whole body, refusing it (413) as soon as it passes `maxBytes`. */
 async function readBytes(req: Request, maxBytes: number): Promise<Uint8Array> {
+  const read = bodyOf(req);
+  if (read) {
+    if (read.byteLength > maxBytes) throw new HttpError(413, TOO_LARGE);
+    return read;
+  }
   if (!req.body) return new Uint8Array(0);
   // A declared length: over the limit, refused before anything is read; within it (our server
   // reads exactly that many bytes), one read of the whole body, much cheaper than a reader loop.

@@ -4,7 +4,13 @@
  * pipelining, chunked bodies, HEAD, 100-continue).
  */
 import assert from "node:assert/strict";
-import { type HttpServer, type HttpServerOptions, MAX_HEAD_BYTES, serveHttp } from "./server.ts";
+import {
+  bodyOf,
+  type HttpServer,
+  type HttpServerOptions,
+  MAX_HEAD_BYTES,
+  serveHttp,
+} from "./server.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -391,6 +397,27 @@ Deno.test("serveHttp() survives random and truncated requests, answering each wi
     await res.body?.cancel();
     assert.ok(!logged.some((e) => e.msg === "http handler failed"));
     assert.ok(handled > 0, "no request was ever well formed enough to reach the handler");
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("bodyOf() gives the handler the body the server read, without its stream", async () => {
+  const seen: Array<string | undefined> = [];
+  const server = start({
+    handler: (req) => {
+      const bytes = bodyOf(req);
+      seen.push(bytes && new TextDecoder().decode(bytes));
+      return Response.json({ ok: true });
+    },
+  });
+  try {
+    for (const init of [{ method: "POST", body: '{"a":1}' }, { method: "GET" }]) {
+      const res = await fetch(`http://127.0.0.1:${server.addr.port}/`, init);
+      await res.body?.cancel();
+    }
+    assert.deepEqual(seen, ['{"a":1}', undefined]);
+    assert.equal(bodyOf(new Request("http://x/", { method: "POST", body: "{}" })), undefined);
   } finally {
     await server.shutdown();
   }

@@ -68,6 +68,18 @@ export interface HttpServer {
   shutdown(graceMs?: number): Promise<void>;
 }
 
+/**
+ * The bytes of each request's body, read whole by the server before the handler runs: a handler
+ * that wants them takes them from here (`bodyOf`) rather than through the Request's stream, which
+ * costs more than the rest of a small POST's parsing.
+ */
+const bodies = new WeakMap<Request, Uint8Array>();
+
+/** The body this server read for `request`, if it made that request. */
+export function bodyOf(request: Request): Uint8Array | undefined {
+  return bodies.get(request);
+}
+
 /** The largest request head (request line and headers). */
 export const MAX_HEAD_BYTES = 16 * 1024;
 /** Descriptors kept free for the store, the journal and the driver when fitting the cap. */
@@ -351,6 +363,7 @@ export function serveHttp(options: HttpServerOptions): HttpServer {
           headers: head.headers,
           body: hasBody ? body : null,
         });
+        if (hasBody) bodies.set(request, body);
       } catch {
         await sendError(c, 400, "Cannot read request: invalid target or host");
         return;
