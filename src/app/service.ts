@@ -174,12 +174,8 @@ export async function startService(
         log: (event) => log({ time: new Date().toISOString(), component: "metrics", ...event }),
       });
     }
-    const addr = server.addr;
-    const url = `${config.tls ? "https" : "http"}://${
-      addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname
-    }:${addr.port}`;
     return {
-      url,
+      url: `${config.tls ? "https" : "http"}://${hostPort(server.addr)}`,
       metricsUrl: metricsServer && `http://${hostPort(metricsServer.addr)}/metrics`,
       store: conn.store,
       async close() {
@@ -197,6 +193,7 @@ export async function startService(
   }
 }
 
+/** `host:port` of an address, an IPv6 host in brackets. */
 function hostPort(addr: Deno.NetAddr): string {
   return `${addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname}:${addr.port}`;
 }
