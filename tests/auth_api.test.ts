@@ -398,3 +398,26 @@ Deno.test("POST /api/auth/login with SESSION_COOKIE_SECURE=false sets a device c
     assert.match(device ?? "", /^device=[^;]+; Max-Age=\d+; Path=\/; HttpOnly; SameSite=Strict$/);
   }, { cookieSecure: false });
 });
+
+Deno.test("POST /api/Sessioning/_getUser renews the session like every authenticated route", async () => {
+  await withApi(async (h) => {
+    const reg = await h.call("POST", "/api/auth/register", {
+      username: "renewal",
+      password: PASSWORD,
+    });
+    const token = cookieOf(reg.headers)!;
+    const sessions = h.db.collection<{ _id: string; lastSeenAt: Date; expiresAt: Date }>(
+      "Sessioning.sessions",
+    );
+    const id = token.split(".")[0];
+    const before = (await sessions.findOne({ _id: id }))!;
+    // Past the touch interval (5 minutes by default): the next validation writes the renewal.
+    h.now.ms += 6 * 60_000;
+    const got = await h.call("POST", "/api/Sessioning/_getUser", {}, asCookie(token));
+    assert.equal(got.status, 200);
+    assert.deepEqual(got.json, [{ user: (reg.json as { user: string }).user }]);
+    const after = (await sessions.findOne({ _id: id }))!;
+    assert.equal(after.lastSeenAt.getTime(), h.now.ms);
+    assert.ok(after.expiresAt.getTime() > before.expiresAt.getTime());
+  });
+});
