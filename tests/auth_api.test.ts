@@ -421,3 +421,20 @@ Deno.test("POST /api/Sessioning/_getUser renews the session like every authentic
     assert.ok(after.expiresAt.getTime() > before.expiresAt.getTime());
   });
 });
+
+Deno.test("GET /api/auth/me reads the store twice: the session once, then the username", async () => {
+  await withApi(async (h) => {
+    const reg = await h.call("POST", "/api/auth/register", {
+      username: "counted",
+      password: PASSWORD,
+    });
+    const token = cookieOf(reg.headers)!;
+    h.commands.length = 0;
+    const me = await h.call("GET", "/api/auth/me", undefined, asCookie(token));
+    assert.equal(me.status, 200);
+    assert.deepEqual(h.commands, [
+      "find Sessioning.sessions",
+      "find PasswordAuthentication.users",
+    ]);
+  }, { spy: true });
+});
