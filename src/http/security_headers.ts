@@ -6,7 +6,7 @@
  * here. `Cache-Control: no-store` goes on everything under `/api` and on the health routes, so
  * no answer that depends on a session is ever cached.
  */
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { secureHeaders } from "hono/secure-headers";
 import { isPagePath } from "./pages/routes.ts";
 
@@ -47,6 +47,19 @@ export function securityHeaders(): MiddlewareHandler {
 export function noStore(): MiddlewareHandler {
   return async (c, next) => {
     await next();
-    c.header("Cache-Control", "no-store");
+    setFinalHeader(c, "Cache-Control", "no-store");
   };
+}
+
+/**
+ * Sets a header on the answer once the handler made it: on the Response's own headers when they
+ * can change (`c.header` would copy the whole Response first, which costs more than the rest
+ * of a small request's answer), else through `c.header`.
+ */
+export function setFinalHeader(c: Context, name: string, value: string): void {
+  try {
+    c.res.headers.set(name, value);
+  } catch {
+    c.header(name, value); // immutable headers (a Response from fetch or Response.redirect)
+  }
 }

@@ -213,6 +213,10 @@ Deno.test("serveHttp() refuses bad framing with 4xx and closes the connection", 
       /^HTTP\/1\.1 431 /,
     ],
     ["GET / HTTP/1.1\r\nHost: bad host\r\n\r\n", /^HTTP\/1\.1 400 /],
+    // A Host that would move the path the app sees ("/admin/...") is refused, not joined in.
+    ["GET /api/ping HTTP/1.1\r\nHost: x/admin?\r\n\r\n", /^HTTP\/1\.1 400 /],
+    ["GET / HTTP/1.1\r\nHost: x\r\nX-A: a\nb\r\n\r\n", /^HTTP\/1\.1 400 /],
+    ["GET / HTTP/1.1\r\nHost: x\r\nX-A: a\u0000b\r\n\r\n", /^HTTP\/1\.1 400 /],
     [
       "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
       /^HTTP\/1\.1 400 /,

@@ -87,6 +87,11 @@ const FD_RESERVE = 64;
 /** How far below the connections open at an EMFILE the cap is lowered. */
 const FD_SLACK = 8;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** What a header value may not hold (as for Headers: NUL, CR, LF) and non-byte characters. */
+// deno-lint-ignore no-control-regex
+const BAD_VALUE = /[\0\r\n]|[^\x00-\xff]/;
+/** A Host value: a name or an address, with an optional port; nothing that could move the path. */
+const HOST = /^(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) (\S+) HTTP\/1\.([01])$/;
 const REASONS: Record<number, string> = {
   100: "Continue",
@@ -149,7 +154,10 @@ interface ParsedHead {
   method: string;
   target: string;
   minor: number;
-  headers: Headers;
+  /** Header fields in order, names lower-cased (values checked as Headers would). */
+  headers: Array<[string, string]>;
+  /** The Host header's value ("" when absent). */
+  host: string;
   contentLength: number;
   chunked: boolean;
   keepAlive: boolean;
@@ -354,10 +362,10 @@ export function serveHttp(options: HttpServerOptions): HttpServer {
         (head.chunked || head.contentLength > 0);
       let request: Request;
       try {
-        const host = head.headers.get("host") || `${addr.hostname}:${addr.port}`;
-        const url = head.target.startsWith("/")
-          ? new URL(`${scheme}://${host}${head.target}`)
-          : new URL(head.target);
+        const host = head.host || `${addr.hostname}:${addr.port}`;
+        // Strings and header pairs rather than URL and Headers objects: Deno's Request copies a
+        // Headers init through its iterator, which costs more than the rest of the request.
+        const url = head.target.startsWith("/") ? `${scheme}://${host}${head.target}` : head.target;
         request = new Request(url, {
           method: head.method,
           headers: head.headers,
@@ -423,8 +431,13 @@ export function serveHttp(options: HttpServerOptions): HttpServer {
         Math.floor(options.idleTimeoutMs / 1000)
       }\r\n\r\n`
       : "connection: close\r\n\r\n";
-    const headBytes = encoder.encode(head);
-    const payload = isHead || noBody ? headBytes : concat(headBytes, body);
+    // One buffer for head and body, one write. The head is ASCII (header values are byte
+    // strings, and non-ASCII ones are refused when the Response is made).
+    const bodyLength = isHead || noBody ? 0 : body.length;
+    const out = new Uint8Array(head.length * 3 + bodyLength);
+    const { written } = encoder.encodeInto(head, out);
+    if (bodyLength > 0) out.set(body, written);
+    const payload = out.subarray(0, written + bodyLength);
     try {
       let offset = 0;
       while (offset < payload.length) offset += await c.conn.write(payload.subarray(offset));
@@ -475,17 +488,10 @@ function isOutOfFiles(e: unknown): boolean {
   return /os error 2[34]\b|Too many open files/i.test(text);
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
-
 /** The index of the first CRLF CRLF in `buf[from, to)`, or -1. */
 function indexOfCrlf2(buf: Uint8Array, from: number, to: number): number {
-  for (let i = buf.indexOf(13, from); i >= 0 && i + 3 < to; i = buf.indexOf(13, i + 1)) {
-    if (buf[i + 1] === 10 && buf[i + 2] === 13 && buf[i + 3] === 10) return i;
+  for (let i = from + 3; i < to; i++) {
+    if (buf[i] === 10 && buf[i - 1] === 13 && buf[i - 2] === 10 && buf[i - 3] === 13) return i - 3;
   }
   return -1;
 }
@@ -499,7 +505,8 @@ function parseHead(text: string): ParsedHead {
   if (!target.startsWith("/") && !/^https?:\/\//i.test(target) && target !== "*") {
     throw new RequestError(400, "malformed request target");
   }
-  const headers = new Headers();
+  const headers: Array<[string, string]> = [];
+  let host = "";
   let contentLength: string | undefined;
   let transferEncoding: string | undefined;
   let connection = "";
@@ -512,12 +519,10 @@ function parseHead(text: string): ParsedHead {
     const name = line.slice(0, colon);
     if (!TOKEN.test(name)) throw new RequestError(400, "malformed header name");
     const value = line.slice(colon + 1).trim();
-    try {
-      headers.append(name, value);
-    } catch {
-      throw new RequestError(400, "malformed header value");
-    }
-    switch (name.toLowerCase()) {
+    if (BAD_VALUE.test(value)) throw new RequestError(400, "malformed header value");
+    const lower = name.toLowerCase();
+    headers.push([lower, value]);
+    switch (lower) {
       case "content-length":
         if (contentLength !== undefined && contentLength !== value) {
           throw new RequestError(400, "conflicting Content-Length");
@@ -534,6 +539,8 @@ function parseHead(text: string): ParsedHead {
         expect = value.toLowerCase();
         break;
       case "host":
+        if (value !== "" && !HOST.test(value)) throw new RequestError(400, "malformed Host");
+        host = value;
         hosts++;
         break;
     }
@@ -562,6 +569,7 @@ function parseHead(text: string): ParsedHead {
     target,
     minor,
     headers,
+    host,
     contentLength: length,
     chunked,
     keepAlive,

@@ -76,6 +76,12 @@ function redactValue(value: unknown, depth: number, seen: WeakSet<object>): unkn
 /** JSON text of a log entry; bigints become strings, and an unserialisable entry says so. */
 export function formatEntry(entry: LogEntry): string {
   try {
+    // Without a replacer first: it costs a call per field, and only bigints need it.
+    return JSON.stringify(entry);
+  } catch {
+    // A bigint somewhere (or a cycle, answered below).
+  }
+  try {
     return JSON.stringify(entry, (_key, v) => typeof v === "bigint" ? v.toString() : v);
   } catch {
     return JSON.stringify({ time: entry.time, level: entry.level, msg: entry.msg });
