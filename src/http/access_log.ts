@@ -7,7 +7,7 @@
  * line on stdout) with `level: "info"` and `msg: "http"`. It does not go through `Logger`, whose
  * redaction would blank the `session` field: nothing secret is put into an entry to begin with.
  */
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { jsonLineSink } from "../utils/log.ts";
 import { newCorrelationId, redact } from "./errors.ts";
 import type { AccessLogEntry, AppEnv } from "./types.ts";
@@ -22,28 +22,42 @@ export function accessLog(
   log: (entry: AccessLogEntry) => void = writeJsonLine,
 ): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const started = performance.now();
-    c.set("correlationId", newCorrelationId());
+    const started = startAccess(c);
     try {
       await next();
     } finally {
-      const entry: AccessLogEntry = {
-        time: new Date().toISOString(),
-        method: c.req.method,
-        path: redact(c.req.path),
-        status: c.res.status,
-        durationMs: Math.round((performance.now() - started) * 1000) / 1000,
-        correlationId: c.get("correlationId"),
-      };
-      const session = c.get("sessionId");
-      if (session) entry.session = session;
-      const failure = c.get("failure");
-      if (failure) entry.error = failure;
-      try {
-        log(entry);
-      } catch {
-        // A failing logger must not change the answer.
-      }
+      logAccess(c, started, log);
     }
   };
+}
+
+/** Gives the request its correlation id; returns the start time `logAccess` takes. */
+export function startAccess(c: Context<AppEnv>): number {
+  c.set("correlationId", newCorrelationId());
+  return performance.now();
+}
+
+/** Writes the request's entry (what `log` throws is ignored). */
+export function logAccess(
+  c: Context<AppEnv>,
+  started: number,
+  log: (entry: AccessLogEntry) => void,
+): void {
+  const entry: AccessLogEntry = {
+    time: new Date().toISOString(),
+    method: c.req.method,
+    path: redact(c.req.path),
+    status: c.res.status,
+    durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+    correlationId: c.get("correlationId"),
+  };
+  const session = c.get("sessionId");
+  if (session) entry.session = session;
+  const failure = c.get("failure");
+  if (failure) entry.error = failure;
+  try {
+    log(entry);
+  } catch {
+    // A failing logger must not change the answer.
+  }
 }

@@ -366,6 +366,13 @@ Deno.test("createApp() sends security headers everywhere and no-store on /api", 
       "max-age=15552000; includeSubDomains",
       path,
     );
+    assert.equal(res.headers.get("cross-origin-resource-policy"), "same-origin", path);
     assert.equal(res.headers.get("cache-control"), path === "/nope" ? null : "no-store", path);
   }
+  // The pages get their own policy and the document headers.
+  const page = await app.request("/login");
+  assert.match(page.headers.get("content-security-policy") ?? "", /script-src 'self'/);
+  assert.equal(page.headers.get("cross-origin-opener-policy"), "same-origin");
+  assert.equal(page.headers.get("x-frame-options"), "DENY");
+  await page.body?.cancel();
 });

@@ -12,8 +12,8 @@
  *
  * Any other `/api/Sessioning/<name>` is 404 "not exposed over HTTP".
  *
- * Around every route: the access log (access_log.ts), the request metrics (request_metrics.ts),
- * security headers (security_headers.ts);
+ * Around every route, in one middleware: the access log (access_log.ts), the request metrics
+ * (request_metrics.ts), security headers (security_headers.ts);
  * on `/api/*`: `Cache-Control: no-store`, CORS when APP_ORIGIN is set (origin.ts); on POST
  * `/api/*`: the CSRF guard (origin.ts) and the 64 KiB body limit (body.ts). Every error answer is
  * JSON `{ "error": "..." }`; an unexpected exception is 500 `{ "error": "Internal error",
@@ -22,7 +22,7 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { accessLog } from "./access_log.ts";
+import { logAccess, startAccess, writeJsonLine } from "./access_log.ts";
 import { readJsonObject } from "./body.ts";
 import { describeThrown, HttpError } from "./errors.ts";
 import { livez, readyz } from "./health.ts";
@@ -30,8 +30,8 @@ import { corsFor, csrfGuard } from "./origin.ts";
 import { mountPages } from "./pages/mod.ts";
 import { openApiDocument } from "./openapi.ts";
 import { handleRequest } from "./requesting.ts";
-import { requestMetrics } from "./request_metrics.ts";
-import { noStore, securityHeaders } from "./security_headers.ts";
+import { requestObserver } from "./request_metrics.ts";
+import { applySecurityHeaders, setFinalHeader } from "./security_headers.ts";
 import { deleteSession, getUser, notExposed } from "./sessioning.ts";
 import type { AppDeps, AppEnv } from "./types.ts";
 import { type Handler, type Route, routes, urlPath } from "../syncs/routes.ts";
@@ -51,13 +51,28 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const { Requesting, Sessioning, config } = deps;
   const app = new Hono<AppEnv>();
 
-  app.use("*", accessLog(deps.log));
-  if (deps.observe) app.use("*", requestMetrics(deps.observe));
-  app.use("*", securityHeaders());
-  for (const route of Object.values(routes) as Route[]) {
-    if (route.handler === "health") app.use(route.path, noStore());
-  }
-  app.use("/api/*", noStore());
+  // One middleware around every request (each layer of middleware costs a frame and a promise):
+  // the correlation id, then, once answered, the security headers, no-store where it applies,
+  // the metrics and the access-log line.
+  const log = deps.log ?? writeJsonLine;
+  const record = deps.observe ? requestObserver(deps.observe) : undefined;
+  const noStorePaths = new Set(
+    (Object.values(routes) as Route[]).filter((r) => r.handler === "health").map((r) => r.path),
+  );
+  app.use("*", async (c, next) => {
+    const started = startAccess(c);
+    try {
+      await next();
+      applySecurityHeaders(c);
+      const path = c.req.path;
+      if (path.startsWith("/api/") || noStorePaths.has(path)) {
+        setFinalHeader(c, "Cache-Control", "no-store");
+      }
+    } finally {
+      record?.(c, started);
+      logAccess(c, started, log);
+    }
+  });
   const cors = corsFor(config);
   if (cors) app.use("/api/*", cors);
   app.post("/api/*", csrfGuard(config));

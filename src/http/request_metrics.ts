@@ -4,7 +4,7 @@
  * status, duration and the error kind its answer carried to an observer. A path outside the table
  * is `pages` when the web pages answered it and `unmatched` otherwise (404, 405).
  */
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { type Route, routes, urlPath } from "../syncs/routes.ts";
 import type { AppEnv } from "./types.ts";
 
@@ -32,26 +32,36 @@ function routeNames(): Map<string, string> {
 export function requestMetrics(
   observe: (figures: RequestFigures) => void,
 ): MiddlewareHandler<AppEnv> {
-  const names = routeNames();
+  const record = requestObserver(observe);
   return async (c, next) => {
     const started = performance.now();
     try {
       await next();
     } finally {
-      const status = c.res.status;
-      const route = names.get(c.req.path) ??
-        (status === 404 || status === 405 ? "unmatched" : "pages");
-      try {
-        observe({
-          route,
-          method: c.req.method,
-          status,
-          seconds: (performance.now() - started) / 1000,
-          kind: c.get("errorKind"),
-        });
-      } catch {
-        // Metrics must not change the answer.
-      }
+      record(c, started);
+    }
+  };
+}
+
+/** What the middleware does once a request started at `started` is answered. */
+export function requestObserver(
+  observe: (figures: RequestFigures) => void,
+): (c: Context<AppEnv>, started: number) => void {
+  const names = routeNames();
+  return (c, started) => {
+    const status = c.res.status;
+    const route = names.get(c.req.path) ??
+      (status === 404 || status === 405 ? "unmatched" : "pages");
+    try {
+      observe({
+        route,
+        method: c.req.method,
+        status,
+        seconds: (performance.now() - started) / 1000,
+        kind: c.get("errorKind"),
+      });
+    } catch {
+      // Metrics must not change the answer.
     }
   };
 }
