@@ -17,9 +17,10 @@
 import { describeError } from "../utils/log.ts";
 import { AMBIGUOUS, inConceptScope } from "./bindings.ts";
 import type { ActionPattern, AnyFunction, PatternDict, Sync } from "./actions.ts";
-import { bindDict, bindOutputs, fill, type Frame, Frames, UnboundVariableError } from "./frames.ts";
+import { type Deadlined, DeadlineQueue } from "./deadlines.ts";
+import { fill, type Frame, Frames, UnboundVariableError } from "./frames.ts";
 import { Logger, Logging } from "./logging.ts";
-import { isDict } from "./values.ts";
+import { deepEqual, isDict } from "./values.ts";
 import { freshVars, isVar } from "./vars.ts";
 
 /**
@@ -112,6 +113,8 @@ interface ActionRecord {
   action: ActionInfo;
   input: Record<string, unknown>;
   output: Record<string, unknown>;
+  /** What the action returned (`output` is it when it is a dictionary, else `{}`). */
+  raw: unknown;
   flow: Flow;
   /** Took part in a complete `when` match. */
   matched: boolean;
@@ -122,21 +125,75 @@ interface Flow {
   byAction: Map<ActionInfo, ActionRecord[]>;
   size: number;
   failures: SyncFailure[];
+  /** Until the flow is dropped (its cascade ended, or its root action threw). */
+  open: boolean;
   /** Epoch milliseconds after which the flow starts no action (see `cascadeCutoffMs`). */
   cutoffAt?: number;
+}
+
+/** An outside call of an action with `cascadeTimeoutMs`, waiting for its cascade or deadline. */
+interface OutsideCall extends Deadlined {
+  label: string;
+  timeoutMs: number;
+  flow: Flow;
+  raw: unknown;
+  resolve: (raw: unknown) => void;
+  queue: DeadlineQueue<OutsideCall>;
+}
+
+/**
+ * One dictionary of a `when` pattern, taken apart at registration so that matching reads
+ * arrays instead of enumerating the pattern's keys for every record.
+ */
+interface CompiledDict {
+  keys: string[];
+  /** The pattern's value of each key: a variable (symbol) or a literal. */
+  values: unknown[];
 }
 
 interface CompiledPattern {
   action: ActionInfo;
   input: PatternDict;
   output: PatternDict;
+  compiledInput: CompiledDict;
+  compiledOutput: CompiledDict;
+  /** The output pattern names `error` (else an error result never matches). */
+  namesError: boolean;
+}
+
+/** A `then` pattern; `keys` and `values` are its input's top level (see `fillInput`). */
+interface CompiledThen {
+  action: ActionInfo;
+  input: PatternDict;
+  keys: string[];
+  values: unknown[];
 }
 
 interface CompiledSync {
   name: string;
   when: CompiledPattern[];
   where?: (frames: Frames) => unknown;
-  then: Array<{ action: ActionInfo; input: PatternDict }>;
+  then: CompiledThen[];
+}
+
+/** A pattern of a registered sync's `when`: what the index lists for an action. */
+interface IndexEntry {
+  sync: CompiledSync;
+  index: number;
+}
+
+/**
+ * The patterns that mention one action, in registration order, and the same list narrowed by
+ * the value of one input key (`key`, e.g. `path`): `byValue` holds, for each primitive literal
+ * that patterns give that key, the patterns whose literal is that value or who give the key no
+ * primitive literal; `rest` holds the latter alone, for any other value. It only skips patterns
+ * that cannot match, so order and results are those of `all`.
+ */
+interface ActionIndex {
+  all: IndexEntry[];
+  key?: string;
+  byValue?: Map<unknown, IndexEntry[]>;
+  rest?: IndexEntry[];
 }
 
 /** Where `then` actions and `where` failures are reported from. */
@@ -190,15 +247,22 @@ export class SyncConcept {
   #byName = new Map<string, object>();
   #syncs = new Map<string, CompiledSync>();
   /** For each action, the (sync, pattern index) pairs whose `when` mentions it, in order. */
-  #index = new Map<ActionInfo, Array<{ sync: CompiledSync; index: number }>>();
-  #flows = new Map<string, Flow>();
+  #index = new Map<ActionInfo, ActionIndex>();
+  #flows = new Set<Flow>();
   #records = 0;
   #seq = 0;
+  /** Flow ids: a random prefix of this engine, then a counter (unique, not secret). */
+  readonly #flowPrefix: string;
+  #flowSeq = 0;
+  /** Outside calls waiting on a cascade past `cascadeTimeoutMs`, one queue per value. */
+  #late = new Map<number, DeadlineQueue<OutsideCall>>();
 
   constructor(options: EngineOptions = {}) {
     this.logging = options.logging ?? Logging.OFF;
     this.logger = options.logger ?? new Logger();
     this.maxFlowRecords = options.maxFlowRecords ?? 100_000;
+    const bytes = crypto.getRandomValues(new Uint8Array(8));
+    this.#flowPrefix = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("") + "-";
   }
 
   /** Live flows and records (both return to 0 once every cascade has run), and syncs. */
@@ -268,13 +332,18 @@ export class SyncConcept {
       }
       compiled.push(this.#compile(name, sync));
     }
+    const changed = new Set<ActionInfo>();
     for (const sync of compiled) {
       this.#syncs.set(sync.name, sync);
       sync.when.forEach((pattern, index) => {
-        let list = this.#index.get(pattern.action);
-        if (!list) this.#index.set(pattern.action, list = []);
-        list.push({ sync, index });
+        const all = this.#index.get(pattern.action)?.all ?? [];
+        all.push({ sync, index });
+        this.#index.set(pattern.action, { all });
+        changed.add(pattern.action);
       });
+    }
+    for (const action of changed) {
+      this.#index.set(action, narrowIndex(this.#index.get(action)!.all));
     }
   }
 
@@ -310,63 +379,128 @@ export class SyncConcept {
           throw fail(`when pattern ${i + 1} has a variable nested under '${key}'`);
         }
       }
-      return { action: resolve(p, "when"), input, output };
+      return {
+        action: resolve(p, "when"),
+        input,
+        output,
+        compiledInput: compileDict(input),
+        compiledOutput: compileDict(output),
+        namesError: Object.hasOwn(output, "error"),
+      };
     });
-    const then = decl.then.map((p) => {
+    const then = decl.then.map((p): CompiledThen => {
       if (p.output !== undefined) throw fail("a then pattern has an output pattern");
-      return { action: resolve(p, "then"), input: p.input };
+      const { keys, values } = compileDict(p.input);
+      return { action: resolve(p, "then"), input: p.input, keys, values };
     });
     return { name, when, where: decl.where, then };
   }
 
   async #callFromOutside(info: ActionInfo, input: unknown): Promise<unknown> {
-    const flow: Flow = { id: crypto.randomUUID(), byAction: new Map(), size: 0, failures: [] };
+    const flow: Flow = {
+      id: this.#flowPrefix + (++this.#flowSeq).toString(36),
+      byAction: new Map(),
+      size: 0,
+      failures: [],
+      open: true,
+    };
     const cutoffMs = info.hooks?.cascadeCutoffMs;
     if (cutoffMs !== undefined) flow.cutoffAt = Date.now() + cutoffMs;
-    this.#flows.set(flow.id, flow);
-    let performed: { record: ActionRecord; raw: unknown };
+    this.#flows.add(flow);
+    let record: ActionRecord;
     try {
-      performed = await this.#perform(info, input, flow);
+      record = await this.#perform(info, input, flow);
     } catch (e) {
       this.#closeFlow(flow);
       throw e;
     }
-    const cascade = this.#cascade(performed.record);
-    const deadline = info.cascadeTimeoutMs;
-    if (deadline === undefined) {
-      await cascade;
-    } else {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const late = new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(true), deadline);
-      });
-      const isLate = await Promise.race([cascade.then(() => false), late]);
-      clearTimeout(timer);
-      if (isLate) {
-        this.logger.warn(`Cascade of ${info.label} still running after ${deadline} ms`, {
-          correlationId: flow.id,
-        });
-      }
+    const timeoutMs = info.cascadeTimeoutMs;
+    if (timeoutMs === undefined) {
+      const cascade = this.#cascade(record, undefined);
+      if (cascade !== undefined) await cascade;
+      return record.raw;
     }
-    return performed.raw;
+    // The call resolves when its cascade ends or at the deadline, whichever comes first: a
+    // shared queue of deadlines (one timer) stands in for a timer raced against each cascade.
+    let queue = this.#late.get(timeoutMs);
+    if (!queue) {
+      queue = new DeadlineQueue<OutsideCall>((call) => this.#callLate(call));
+      this.#late.set(timeoutMs, queue);
+    }
+    let resolve!: (raw: unknown) => void;
+    let reject!: (e: unknown) => void;
+    const answer = new Promise<unknown>((ok, fail) => {
+      resolve = ok;
+      reject = fail;
+    });
+    const call: OutsideCall = {
+      dueAt: performance.now() + timeoutMs,
+      done: false,
+      label: info.label,
+      timeoutMs,
+      flow,
+      raw: record.raw,
+      resolve,
+      queue,
+    };
+    queue.push(call);
+    // The cascade contains its failures; should the last guard's own logging throw, the
+    // caller hears of it (as it would awaiting the cascade).
+    this.#cascade(record, call)?.then(undefined, (e) => {
+      if (call.done) return;
+      call.done = true;
+      queue.settle();
+      reject(e);
+    });
+    return answer;
   }
 
-  /** Runs the cascade of a root record, drops the flow, and tells the concept. Never rejects. */
-  async #cascade(record: ActionRecord): Promise<void> {
-    const flow = record.flow;
+  /** The deadline of an outside call passed with its cascade still running: return now. */
+  #callLate(call: OutsideCall): void {
+    call.done = true;
+    this.logger.warn(`Cascade of ${call.label} still running after ${call.timeoutMs} ms`, {
+      correlationId: call.flow.id,
+    });
+    call.resolve(call.raw);
+  }
+
+  /**
+   * Runs the cascade of a root record, drops the flow, tells the concept, and then resolves
+   * `call` (when the call has a deadline). Never rejects; undefined when nothing was async.
+   */
+  #cascade(record: ActionRecord, call: OutsideCall | undefined): Promise<void> | undefined {
+    let running: Promise<void> | undefined;
     try {
-      await this.#synchronize(record);
+      running = this.#synchronize(record, 0);
     } catch (e) {
-      // #synchronize contains every failure; this is a last guard.
-      this.logger.error(`Cannot finish cascade of ${record.action.label}: ${describe(e)}`, {
-        correlationId: flow.id,
-      });
+      this.#cascadeFailed(record, e);
     }
+    if (running === undefined) return this.#endCascade(record, call);
+    return running.then(
+      () => this.#endCascade(record, call),
+      (e) => {
+        this.#cascadeFailed(record, e);
+        return this.#endCascade(record, call);
+      },
+    );
+  }
+
+  /** #synchronize contains every failure; this is a last guard. */
+  #cascadeFailed(record: ActionRecord, e: unknown): void {
+    this.logger.error(`Cannot finish cascade of ${record.action.label}: ${describe(e)}`, {
+      correlationId: record.flow.id,
+    });
+  }
+
+  /** Drops the flow, calls the concept's `cascadeDone` hook, then resolves `call`. */
+  #endCascade(record: ActionRecord, call: OutsideCall | undefined): Promise<void> | undefined {
+    const flow = record.flow;
     this.#closeFlow(flow);
     const hook = record.action.hooks?.cascadeDone;
-    if (!hook) return;
+    if (!hook) return this.#callDone(call);
+    let note: unknown;
     try {
-      const note = await hook({
+      note = hook({
         action: record.action.name,
         input: record.input,
         output: record.output,
@@ -374,25 +508,57 @@ export class SyncConcept {
         matched: record.matched,
         failures: flow.failures,
       });
-      if (typeof note === "string") this.logger.warn(note, { correlationId: flow.id });
+      if (isThenable(note)) return this.#awaitHook(record, note, call);
+      this.#hookNote(record, note);
     } catch (e) {
-      this.logger.error(`Cannot report cascade of ${record.action.label}: ${describe(e)}`, {
-        correlationId: flow.id,
-      });
+      this.#hookFailed(record, e);
     }
+    return this.#callDone(call);
+  }
+
+  async #awaitHook(
+    record: ActionRecord,
+    note: PromiseLike<unknown>,
+    call: OutsideCall | undefined,
+  ): Promise<void> {
+    try {
+      this.#hookNote(record, await note);
+    } catch (e) {
+      this.#hookFailed(record, e);
+    }
+    this.#callDone(call);
+  }
+
+  #hookNote(record: ActionRecord, note: unknown): void {
+    if (typeof note === "string") this.logger.warn(note, { correlationId: record.flow.id });
+  }
+
+  #hookFailed(record: ActionRecord, e: unknown): void {
+    this.logger.error(`Cannot report cascade of ${record.action.label}: ${describe(e)}`, {
+      correlationId: record.flow.id,
+    });
+  }
+
+  /** The cascade of an outside call with a deadline has ended: resolve it, unless late. */
+  #callDone(call: OutsideCall | undefined): undefined {
+    if (call === undefined || call.done) return undefined;
+    call.done = true;
+    call.queue.settle();
+    call.resolve(call.raw);
+    return undefined;
   }
 
   #closeFlow(flow: Flow): void {
-    if (this.#flows.delete(flow.id)) this.#records -= flow.size;
+    if (flow.open) {
+      flow.open = false;
+      this.#flows.delete(flow);
+      this.#records -= flow.size;
+    }
     flow.byAction.clear();
   }
 
   /** Runs one action and records it in the flow. Rethrows what the action throws. */
-  async #perform(
-    info: ActionInfo,
-    input: unknown,
-    flow: Flow,
-  ): Promise<{ record: ActionRecord; raw: unknown }> {
+  async #perform(info: ActionInfo, input: unknown, flow: Flow): Promise<ActionRecord> {
     if (flow.size >= this.maxFlowRecords) {
       throw new Error(
         `Cannot run ${info.label}: the flow has ${this.maxFlowRecords} records (a sync loop?)`,
@@ -404,13 +570,14 @@ export class SyncConcept {
       action: info,
       input: isDict(input) ? input : {},
       output: isDict(raw) ? raw : {},
+      raw,
       flow,
       matched: false,
     };
-    if (this.#flows.has(flow.id)) {
-      let list = flow.byAction.get(info);
-      if (!list) flow.byAction.set(info, list = []);
-      list.push(record);
+    if (flow.open) {
+      const list = flow.byAction.get(info);
+      if (list) list.push(record);
+      else flow.byAction.set(info, [record]);
       flow.size++;
       this.#records++;
     }
@@ -421,29 +588,72 @@ export class SyncConcept {
         output: record.output,
       });
     }
-    return { record, raw };
+    return record;
   }
 
-  /** Runs every sync whose `when` mentions the record's action, in registration order. */
-  async #synchronize(record: ActionRecord): Promise<void> {
-    const entries = this.#index.get(record.action);
-    if (!entries) return;
-    for (const { sync, index } of entries) await this.#fire(sync, index, record);
+  /**
+   * Runs every sync whose `when` mentions the record's action, in registration order, from
+   * entry `from` of its list. Synchronous while no sync fires (most syncs of an action do not
+   * match a given record); a promise once one does.
+   */
+  #synchronize(record: ActionRecord, from: number): Promise<void> | undefined {
+    const entries = this.#entriesFor(record);
+    if (entries === undefined) return undefined;
+    for (let i = from; i < entries.length; i++) {
+      const { sync, index } = entries[i];
+      const firing = this.#fire(sync, index, record);
+      if (firing !== undefined) return this.#synchronizeAfter(firing, record, entries, i + 1);
+    }
+    return undefined;
+  }
+
+  async #synchronizeAfter(
+    firing: Promise<void>,
+    record: ActionRecord,
+    entries: IndexEntry[],
+    from: number,
+  ): Promise<void> {
+    await firing;
+    for (let i = from; i < entries.length; i++) {
+      const { sync, index } = entries[i];
+      const next = this.#fire(sync, index, record);
+      if (next !== undefined) await next;
+    }
+  }
+
+  /** The index entries that may match `record` (see `ActionIndex`). */
+  #entriesFor(record: ActionRecord): IndexEntry[] | undefined {
+    const entry = this.#index.get(record.action);
+    if (entry === undefined) return undefined;
+    const key = entry.key;
+    if (key === undefined) return entry.all;
+    const input = record.input;
+    if (!Object.hasOwn(input, key)) return entry.rest;
+    return entry.byValue!.get(input[key]) ?? entry.rest;
   }
 
   /**
    * The frames of `sync` for the sets of records that include `record` at pattern `index`
    * with every other pattern matched by an older record of the flow (each record used once).
-   * Frames are ordered by pattern, then by record age.
+   * Frames are ordered by pattern, then by record age. Undefined when there are none; a
+   * `Frames` when the sync has a `where` (which receives them), else a plain array.
    */
-  #match(sync: CompiledSync, index: number, record: ActionRecord): Frames {
-    const first = matchRecord(sync.when[index], record, {});
-    if (!first) return new Frames();
+  #match(sync: CompiledSync, index: number, record: ActionRecord): Frame[] | undefined {
+    let first = matchRecord(sync.when[index], record, NO_BINDINGS);
+    if (!first) return undefined;
+    if (first === NO_BINDINGS) first = {};
+    if (sync.when.length === 1) {
+      record.matched = true;
+      const frames: Frame[] = sync.where ? new Frames() : [];
+      frames.push(first);
+      return frames;
+    }
     let partial: Array<{ frame: Frame; used: ActionRecord[] }> = [{ frame: first, used: [record] }];
     for (let j = 0; j < sync.when.length && partial.length > 0; j++) {
       if (j === index) continue;
       const pattern = sync.when[j];
-      const candidates = record.flow.byAction.get(pattern.action) ?? [];
+      const candidates = record.flow.byAction.get(pattern.action);
+      if (candidates === undefined) return undefined;
       const next: typeof partial = [];
       for (const { frame, used } of partial) {
         for (const candidate of candidates) {
@@ -455,7 +665,8 @@ export class SyncConcept {
       }
       partial = next;
     }
-    const frames = new Frames();
+    if (partial.length === 0) return undefined;
+    const frames: Frame[] = sync.where ? new Frames() : [];
     for (const { frame, used } of partial) {
       for (const r of used) r.matched = true;
       frames.push(frame);
@@ -463,23 +674,28 @@ export class SyncConcept {
     return frames;
   }
 
-  async #fire(sync: CompiledSync, index: number, record: ActionRecord): Promise<void> {
-    const flow = record.flow;
-    let frames = this.#match(sync, index, record);
+  /** Fires `sync` for `record` at pattern `index`: undefined when it does not match. */
+  #fire(sync: CompiledSync, index: number, record: ActionRecord): Promise<void> | undefined {
+    const frames = this.#match(sync, index, record);
     if (this.logging >= Logging.VERBOSE) {
       this.logger.debug(`Matched sync ${sync.name}`, {
-        correlationId: flow.id,
+        correlationId: record.flow.id,
         action: record.action.label,
-        frames: frames.length,
+        frames: frames?.length ?? 0,
       });
     }
-    if (frames.length === 0) return;
+    if (frames === undefined) return undefined;
+    return this.#fireFrames(sync, record.flow, frames);
+  }
+
+  async #fireFrames(sync: CompiledSync, flow: Flow, matched: Frame[]): Promise<void> {
+    let frames: Frame[] = matched;
     try {
       if (sync.where) {
         let result: unknown;
         try {
           const where = sync.where;
-          result = await inConceptScope(this.#byName, () => where(frames));
+          result = await inConceptScope(this.#byName, () => where(matched as Frames));
         } catch (e) {
           if (e instanceof UnboundVariableError) throw new FiringError(e.message);
           throw new FiringError(`where threw ${describe(e)}`, { cause: e });
@@ -493,35 +709,39 @@ export class SyncConcept {
           });
         }
       }
-      // Fill every invocation first, so an unbound variable fires none of them.
-      const calls: Array<{ action: ActionInfo; input: unknown }> = [];
+      // Fill every invocation first, so an unbound variable fires none of them. The inputs
+      // go frame by frame, pattern by pattern: input i is for `sync.then[i % then.length]`.
+      const then = sync.then;
+      const inputs: unknown[] = [];
       for (const frame of frames) {
-        for (const pattern of sync.then) {
+        for (const pattern of then) {
           try {
-            calls.push({ action: pattern.action, input: fill(pattern.input, frame, "then") });
+            inputs.push(fillInput(pattern, frame));
           } catch (e) {
             throw new FiringError(e instanceof Error ? e.message : String(e));
           }
         }
       }
-      if (calls.length > 0 && this.logging >= Logging.TRACE) {
+      if (inputs.length > 0 && this.logging >= Logging.TRACE) {
         this.logger.trace(`Sync ${sync.name} fires`, {
           correlationId: flow.id,
           frames: frames.length,
-          actions: calls.length,
+          actions: inputs.length,
         });
       }
-      for (const call of calls) {
+      for (let i = 0; i < inputs.length; i++) {
+        const action = then[i % then.length].action;
         if (flow.cutoffAt !== undefined && Date.now() > flow.cutoffAt) {
-          throw new CutoffError(`${call.action.label} not started: the flow's cutoff passed`);
+          throw new CutoffError(`${action.label} not started: the flow's cutoff passed`);
         }
-        let performed: { record: ActionRecord };
+        let record: ActionRecord;
         try {
-          performed = await this.#perform(call.action, call.input, flow);
+          record = await this.#perform(action, inputs[i], flow);
         } catch (e) {
-          throw new FiringError(`${call.action.label} threw ${describe(e)}`, { cause: e });
+          throw new FiringError(`${action.label} threw ${describe(e)}`, { cause: e });
         }
-        await this.#synchronize(performed.record);
+        const cascade = this.#synchronize(record, 0);
+        if (cascade !== undefined) await cascade;
       }
     } catch (e) {
       const message = `Cannot fire sync ${sync.name}: ${
@@ -541,14 +761,128 @@ export class SyncConcept {
   }
 }
 
-/** Matches one `when` pattern against one record, extending `frame`. */
+/** The frame a `when` match starts from; never handed out (a copy is, when nothing binds). */
+const NO_BINDINGS: Frame = Object.freeze({});
+
+/** A pattern dictionary's keys and values, in the order `Object.keys` gives them. */
+function compileDict(dict: PatternDict): CompiledDict {
+  const keys = Object.keys(dict);
+  return { keys, values: keys.map((k) => dict[k]) };
+}
+
+/**
+ * Matches one `when` pattern against one record, extending `frame`: every key of the pattern
+ * must be present, a literal equal, a variable already bound equal, and a free variable is
+ * bound; an error result matches only a pattern that names `error`. Returns `frame` itself
+ * when nothing new is bound, else an extended copy, or undefined. The same rules as `bindDict` and `bindOutputs` (frames.ts), on the compiled
+ * pattern.
+ */
 function matchRecord(
   pattern: CompiledPattern,
   record: ActionRecord,
   frame: Frame,
 ): Frame | undefined {
-  const withInput = bindDict(pattern.input, record.input, frame);
-  return withInput && bindOutputs(pattern.output, record.output, withInput);
+  const output = record.output;
+  if (!pattern.namesError && Object.hasOwn(output, "error")) return undefined;
+  let out: Frame | undefined;
+  for (let side = 0; side < 2; side++) {
+    const { keys, values } = side === 0 ? pattern.compiledInput : pattern.compiledOutput;
+    const dict = side === 0 ? record.input : output;
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i];
+      if (!Object.hasOwn(dict, key)) return undefined;
+      const want = values[i];
+      const got = dict[key];
+      if (typeof want === "symbol") {
+        const current = out ?? frame;
+        if (Object.hasOwn(current, want)) {
+          if (!deepEqual(current[want], got)) return undefined;
+        } else {
+          out ??= { ...frame };
+          out[want] = got;
+        }
+      } else if (!deepEqual(want, got)) {
+        return undefined;
+      }
+    }
+  }
+  return out ?? frame;
+}
+
+/**
+ * A `then` pattern's input filled from `frame`: the top level read from the compiled pattern,
+ * nested dictionaries and arrays through `fill` (each firing gets fresh copies, as before).
+ */
+function fillInput(pattern: CompiledThen, frame: Frame): Record<string, unknown> {
+  const { keys, values } = pattern;
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < keys.length; i++) {
+    const value = values[i];
+    if (typeof value === "symbol") {
+      if (!Object.hasOwn(frame, value)) throw new UnboundVariableError(value, "then");
+      out[keys[i]] = frame[value];
+    } else {
+      out[keys[i]] = typeof value === "object" && value !== null
+        ? fill(value, frame, "then")
+        : value;
+    }
+  }
+  return out;
+}
+
+/** Whether a literal can key the per-value index (`deepEqual` to it means `Object.is`). */
+function isPrimitive(value: unknown): boolean {
+  return value === null || (typeof value !== "object" && typeof value !== "function" &&
+    typeof value !== "symbol");
+}
+
+/**
+ * The index of one action's patterns (see `ActionIndex`): narrowed by the input key that the
+ * most patterns give a primitive literal, when any does.
+ */
+function narrowIndex(all: IndexEntry[]): ActionIndex {
+  const counts = new Map<string, number>();
+  for (const { sync, index } of all) {
+    const input = sync.when[index].compiledInput;
+    input.keys.forEach((key, i) => {
+      if (isPrimitive(input.values[i])) counts.set(key, (counts.get(key) ?? 0) + 1);
+    });
+  }
+  let key: string | undefined;
+  let best = 1;
+  for (const [k, n] of counts) {
+    if (n > best) [key, best] = [k, n];
+  }
+  if (key === undefined) return { all };
+  const literalOf = (entry: IndexEntry): { has: boolean; value?: unknown } => {
+    const input = entry.sync.when[entry.index].compiledInput;
+    const i = input.keys.indexOf(key);
+    return i >= 0 && isPrimitive(input.values[i])
+      ? { has: true, value: input.values[i] }
+      : { has: false };
+  };
+  const literals = all.map(literalOf);
+  const rest = all.filter((_, i) => !literals[i].has);
+  const byValue = new Map<unknown, IndexEntry[]>();
+  for (const { has, value } of literals) {
+    if (!has || byValue.has(value)) continue;
+    // SameValueZero, as Map keys compare: a superset of the `Object.is`-equal literals.
+    byValue.set(
+      value,
+      all.filter((_, i) => !literals[i].has || sameValueZero(literals[i].value, value)),
+    );
+  }
+  return { all, key, byValue, rest };
+}
+
+function sameValueZero(a: unknown, b: unknown): boolean {
+  return a === b || (a !== a && b !== b);
+}
+
+/** Whether a value is a promise or another thenable (what `await` would wait for). */
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === "object" || typeof value === "function") && value !== null &&
+    typeof (value as { then?: unknown }).then === "function";
 }
 
 /** Whether a value holds a variable anywhere inside (plain dictionaries and arrays). */
