@@ -14,7 +14,7 @@ import { loadConfig } from "../src/config.ts";
 import { startService } from "../src/app/service.ts";
 import { ServiceMetrics } from "../src/observability/metrics.ts";
 import { metricsHandler } from "../src/observability/endpoint.ts";
-import { mongoStoreReader } from "../src/observability/store_metrics.ts";
+import { driverMetrics, mongoStoreReader } from "../src/observability/store_metrics.ts";
 import type { LogEntry } from "../src/utils/log.ts";
 import { asBearer, withApi } from "./auth_harness.ts";
 import { startServiceProcess } from "./service_process.ts";
@@ -303,6 +303,38 @@ Deno.test("scrape: a failed store read keeps the last figure and counts a store 
     assert.equal(sample(m, "store_errors_total", { operation: "scrape" }), 1);
   } finally {
     metrics.close();
+  }
+});
+
+Deno.test("store_errors_total: a connection lost when the store dies counts as a connection error", async () => {
+  const dbpath = await Deno.makeTempDir({ prefix: "metrics-conn-" });
+  const store = await startStoreProcess({ dbpath });
+  const client = new MongoClient(store.url, {
+    serverSelectionTimeoutMS: 500,
+    socketTimeoutMS: 1000,
+    monitorCommands: false,
+  });
+  const metrics = new ServiceMetrics({
+    store: {
+      countLiveSessions: () => Promise.resolve(0),
+      ttl: () => Promise.resolve({ deletedDocuments: 0, passes: 0 }),
+    },
+    process: false,
+  });
+  driverMetrics(metrics.registry, client, (op) => metrics.storeError(op));
+  try {
+    const docs = client.db("t").collection("c");
+    await docs.findOne({});
+    let m = parse(await metrics.text());
+    assert.equal(sample(m, "store_errors_total", { operation: "connection" }), undefined);
+    await store.stop("SIGKILL");
+    await assert.rejects(docs.findOne({}));
+    m = parse(await metrics.text());
+    assert.ok((sample(m, "store_errors_total", { operation: "connection" }) ?? 0) >= 1);
+  } finally {
+    await client.close().catch(() => {});
+    metrics.close();
+    await Deno.remove(dbpath, { recursive: true }).catch(() => {});
   }
 });
 

@@ -109,8 +109,10 @@ export function storeMetrics(
 
 /**
  * Follows a driver's events: pool connections open and checked out (by what was seen since
- * attached: a connection first seen checked out counts as open), checkouts that failed, failed
- * commands (only with `monitorCommands: true`) and failed heartbeats, as `storeError(operation)`.
+ * attached: a connection first seen checked out counts as open); checkouts that failed
+ * (`checkout`), connections closed for an error (`connection`), failed commands (`commandFailed`,
+ * only emitted with `monitorCommands: true`, which the service leaves off) and failed heartbeats
+ * (`heartbeat`) as `storeError(operation)`.
  */
 export function driverMetrics(
   registry: client.Registry,
@@ -126,6 +128,8 @@ export function driverMetrics(
   mongo.on("connectionClosed", (e) => {
     open.delete(key(e));
     out.delete(key(e));
+    // A connection dropped for an error (reset, timed out, store gone): an operation failed.
+    if (e.reason === "error") storeError("connection");
   });
   mongo.on("connectionCheckOutStarted", () => waiting++);
   mongo.on("connectionCheckedOut", (e) => {
