@@ -34,6 +34,11 @@ export class DeadlineQueue<T extends Deadlined> {
     return this.#items.length - this.#head;
   }
 
+  /** Whether a timer is running (false whenever the queue is empty). */
+  get armed(): boolean {
+    return this.#timer !== undefined;
+  }
+
   /** Adds an item; its `dueAt` must not be earlier than that of any item already queued. */
   push(item: T): void {
     this.#items.push(item);

@@ -423,6 +423,54 @@ Deno.test("instrumentConcept() with cascadeTimeoutMs returns by the deadline whi
   ]);
 });
 
+Deno.test("instrumentConcept() with cascadeTimeoutMs: calls done in time return after their cascade, only a late one returns at its deadline", async () => {
+  const s = setup();
+  // Step n of the cascade waits on gate n (when there is one).
+  const gates = new Map<number, Promise<void>>();
+  const finished: number[] = [];
+  const Gated = s.Engine.instrumentConcept(
+    new (class GatedConcept {
+      async work(input: { n: number }): Promise<{ n: number }> {
+        await gates.get(input.n);
+        finished.push(input.n);
+        return { n: input.n };
+      }
+    })(),
+  );
+  const reports: CascadeReport[] = [];
+  let allReported!: () => void;
+  const reported = new Promise<void>((resolve) => allReported = resolve);
+  const cascadeDone = (r: CascadeReport) => {
+    if (reports.push(r) === 4) allReported();
+  };
+  const hooked = Object.assign(new CounterConcept(), {
+    [ENGINE_HOOKS]: { cascadeTimeoutMs: 300, cascadeDone },
+  });
+  const Starter = s.Engine.instrumentConcept(hooked);
+  const Chain: Sync = ({ n }) => ({
+    when: actions([Starter.step, {}, { n }]),
+    then: actions([Gated.work, { n }]),
+  });
+  s.Engine.register({ Chain });
+  let open!: () => void;
+  gates.set(0, new Promise((resolve) => open = resolve));
+  // Ends well before the deadline, but not at once: a deadline passed early would cut it short.
+  gates.set(3, new Promise((resolve) => setTimeout(resolve, 20)));
+  const results = await Promise.all([1, 0, 2, 3].map((n) => Starter.step({ n })));
+  assert.deepEqual(results, [{ n: 1 }, { n: 0 }, { n: 2 }, { n: 3 }]);
+  // Every call but the gated one returned after its cascade had run.
+  assert.deepEqual(finished, [1, 2, 3]);
+  assert.equal(s.Engine.stats().flows, 1);
+  open();
+  await reported;
+  const late = reports.find((r) => r.input.n === 0)!;
+  assert.deepEqual(s.entries.map((e) => [e.level, e.msg, e.correlationId]), [
+    ["warn", "Cascade of Counter.step still running after 300 ms", late.flow],
+  ]);
+  assert.equal(new Set(reports.map((r) => r.flow)).size, 4);
+  assert.deepEqual(s.Engine.stats(), { flows: 0, records: 0, syncs: 1 });
+});
+
 Deno.test("register() stops a sync loop at maxFlowRecords and reports it", async () => {
   const { logger, entries } = memoryLogger();
   const Engine = new SyncConcept({ logger, maxFlowRecords: 50 });
