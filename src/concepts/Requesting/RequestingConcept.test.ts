@@ -126,6 +126,56 @@ Deno.test("_awaitResponse() resolves with the timeout marker after timeoutMs; a 
   });
 });
 
+Deno.test("request() times out at its own deadline: not with an older request, and not never", async () => {
+  await withRequesting({ timeoutMs: 1000 }, async ({ raw }) => {
+    const first = await raw.request({ path: "/slow" });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const second = await raw.request({ path: "/slow" });
+    const third = await raw.request({ path: "/slow" });
+    assert.ok("request" in first && "request" in second && "request" in third);
+    assert.deepEqual(await raw._awaitResponse({ request: first.request }), [
+      { response: timeoutResponse() },
+    ]);
+    // Half a timeout later, the second is still pending: it can be answered...
+    assert.deepEqual(await raw.respond({ request: second.request, ok: true }), {
+      request: second.request,
+    });
+    assert.deepEqual(await raw._awaitResponse({ request: second.request }), [
+      { response: { ok: true } },
+    ]);
+    // ...and the third, never answered, times out in its turn.
+    assert.deepEqual(await raw._awaitResponse({ request: third.request }), [
+      { response: timeoutResponse() },
+    ]);
+    assert.equal(raw.pendingCount, 0);
+  });
+});
+
+Deno.test("request() never collected is forgotten: answered at its deadline, timed out one timeout later", async () => {
+  await withRequesting({ timeoutMs: 20 }, async ({ raw }) => {
+    const answered = await raw.request({ path: "/a" });
+    const unanswered = await raw.request({ path: "/b" });
+    assert.ok("request" in answered && "request" in unanswered);
+    await raw.respond({ request: answered.request, ok: true });
+    assert.equal(raw.pendingCount, 2);
+    // A third request times out after both deadlines and is collected: the other two remain
+    // until forgotten (the answered one at its deadline, the other after its grace).
+    const last = await raw.request({ path: "/c" });
+    assert.ok("request" in last);
+    assert.deepEqual(await raw._awaitResponse({ request: last.request }), [
+      { response: timeoutResponse() },
+    ]);
+    assert.equal(raw.pendingCount, 1);
+    assert.deepEqual(await raw._getInput({ request: answered.request }), []);
+    const forgotten = Date.now() + 5000;
+    while (raw.pendingCount > 0 && Date.now() < forgotten) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    assert.equal(raw.pendingCount, 0);
+    assert.deepEqual(await raw._awaitResponse({ request: unanswered.request }), []);
+  });
+});
+
 Deno.test("request() stores nothing by default", async () => {
   await withRequesting({}, async ({ db, raw }) => {
     const started = await raw.request({ path: "/login", password: "pw" });

@@ -4,7 +4,8 @@
  * answer to the HTTP layer. Pending requests live in memory only (a Map, each entry removed
  * once its answer is collected or its time is up); with `saveResponses`, request and response
  * are also kept, secrets redacted and keys escaped (storable.ts), in `Requesting.requests` until
- * their `expiresAt`.
+ * their `expiresAt`. Every request has the same timeout, so their deadlines come in the order
+ * of the requests: one queue and one timer serve them all (deadlines.ts), not a timer each.
  *
  * The engine tells this concept when a request's cascade has run (the `cascadeDone` hook), so
  * a request is answered at once, not after the timeout, when no sync handles its path (404),
@@ -14,7 +15,8 @@
  * design/syncs.md.
  */
 import type { Collection, Db } from "mongodb";
-import { freshID } from "../../utils/ids.ts";
+import { base64Url } from "../../utils/ids.ts";
+import { DeadlineQueue } from "./deadlines.ts";
 import { storable } from "./storable.ts";
 import { isStoreUnavailable, STORE_UNAVAILABLE } from "../../utils/store_errors.ts";
 
@@ -77,6 +79,7 @@ interface CascadeReport {
 }
 
 interface Pending {
+  id: string;
   path: string;
   /** The request's inputs but `path`, for `_getInput`. */
   input: Record<string, unknown>;
@@ -84,8 +87,12 @@ interface Pending {
   response?: ResponseDict;
   /** How it was answered. */
   by?: "respond" | "timeout" | "engine";
-  waiters: Array<(response: ResponseDict) => void>;
-  timer: ReturnType<typeof setTimeout>;
+  /** Collectors waiting for the answer (`_awaitResponse` before it came). */
+  waiters?: Array<(response: ResponseDict) => void>;
+  /** `performance.now()` at which it times out (once timed out: at which it is forgotten). */
+  dueAt: number;
+  /** Collected or forgotten: no longer pending (its queue skips it). */
+  done: boolean;
 }
 
 interface SavedRequest {
@@ -100,6 +107,12 @@ interface SavedRequest {
 
 const MAX_PATH = 2048;
 const MAX_REQUEST_ID = 128;
+/** Request ids drawn from one call to the CSPRNG. */
+const IDS_PER_DRAW = 256;
+/** Random bytes of a request id (as `freshID`). */
+const ID_BYTES = 16;
+/** What an ended entry keeps of its inputs. */
+const NO_INPUT: Record<string, unknown> = Object.freeze({});
 
 export default class RequestingConcept {
   readonly #timeoutMs: number;
@@ -108,6 +121,13 @@ export default class RequestingConcept {
   readonly #requests: Collection<SavedRequest>;
   readonly #now: () => Date;
   readonly #pending = new Map<string, Pending>();
+  /** Pending requests by deadline: at it, a request not yet answered is answered 504. */
+  readonly #deadlines = new DeadlineQueue<Pending>((entry) => this.#expire(entry));
+  /** Requests answered 504 and not yet collected, kept one more `timeoutMs`, then forgotten. */
+  readonly #graces = new DeadlineQueue<Pending>((entry) => this.#drop(entry));
+  /** Random bytes for request ids, drawn `IDS_PER_DRAW` ids at a time. */
+  readonly #idBytes = new Uint8Array(ID_BYTES * IDS_PER_DRAW);
+  #idsLeft = 0;
   #indexes: Promise<void> | undefined;
 
   /** Engine hooks: the whole cascade gets `timeoutMs`, and a finished cascade is reported. */
@@ -165,7 +185,7 @@ export default class RequestingConcept {
     if (typeof path !== "string" || !path.startsWith("/") || path.length > MAX_PATH) {
       return { error: "Cannot request: path must be a string starting with /" };
     }
-    const request = freshID() as string;
+    const request = this.#freshRequestId();
     if (this.#saveResponses) {
       await this.#ensureIndexes();
       const createdAt = this.#now();
@@ -177,8 +197,15 @@ export default class RequestingConcept {
         expiresAt: new Date(createdAt.getTime() + this.#savedTtlMs),
       });
     }
-    const timer = setTimeout(() => this.#expire(request), this.#timeoutMs);
-    this.#pending.set(request, { path, input: rest, waiters: [], timer });
+    const entry: Pending = {
+      id: request,
+      path,
+      input: rest,
+      dueAt: performance.now() + this.#timeoutMs,
+      done: false,
+    };
+    this.#pending.set(request, entry);
+    this.#deadlines.push(entry);
     return { request };
   }
 
@@ -210,7 +237,7 @@ export default class RequestingConcept {
       // Answered meanwhile (by a concurrent respond or the timeout): the first answer stands.
       if (entry.by) return { error: "Cannot respond: request already answered" };
     }
-    this.#answer(request, entry, outputs, "respond");
+    this.#answer(entry, outputs, "respond");
     return { request };
   }
 
@@ -225,11 +252,14 @@ export default class RequestingConcept {
     const request = input?.request;
     const entry = typeof request === "string" ? this.#pending.get(request) : undefined;
     if (!entry) return Promise.resolve([]);
-    if (entry.response) {
-      this.#drop(request, entry);
-      return Promise.resolve([{ response: entry.response }]);
+    const response = entry.response;
+    if (response) {
+      this.#drop(entry);
+      return Promise.resolve([{ response }]);
     }
-    return new Promise((resolve) => entry.waiters.push((response) => resolve([{ response }])));
+    return new Promise((resolve) =>
+      (entry.waiters ??= []).push((response) => resolve([{ response }]))
+    );
   }
 
   /**
@@ -245,45 +275,65 @@ export default class RequestingConcept {
     return Promise.resolve(entry ? [{ input: entry.input }] : []);
   }
 
-  /** Clears every timer and forgets every pending request (shutdown, tests). */
+  /** Clears the timers and forgets every pending request (shutdown, tests). */
   [Symbol.dispose](): void {
-    for (const [request, entry] of this.#pending) {
-      this.#answer(request, entry, timeoutResponse(), "timeout");
-      this.#drop(request, entry);
+    for (const entry of this.#pending.values()) {
+      if (!entry.done) this.#answer(entry, timeoutResponse(), "timeout");
+      this.#drop(entry);
     }
+    this.#deadlines.clear();
+    this.#graces.clear();
+  }
+
+  /** A fresh request id: 128 bits from the CSPRNG, base64url (as `freshID`, drawn in bulk). */
+  #freshRequestId(): string {
+    if (this.#idsLeft === 0) {
+      crypto.getRandomValues(this.#idBytes);
+      this.#idsLeft = IDS_PER_DRAW;
+    }
+    const at = ID_BYTES * --this.#idsLeft;
+    const id = base64Url(this.#idBytes.subarray(at, at + ID_BYTES));
+    // Each id's bytes are used once.
+    this.#idBytes.fill(0, at, at + ID_BYTES);
+    return id;
   }
 
   /** Records an answer; hands it to waiting collectors, which ends the entry. */
-  #answer(request: string, entry: Pending, response: ResponseDict, by: Pending["by"]): void {
+  #answer(entry: Pending, response: ResponseDict, by: Pending["by"]): void {
     entry.response = response;
     entry.by = by;
-    if (entry.waiters.length === 0) return;
     const waiters = entry.waiters;
-    entry.waiters = [];
-    this.#drop(request, entry);
+    if (waiters === undefined || waiters.length === 0) return;
+    entry.waiters = undefined;
+    this.#drop(entry);
     for (const wake of waiters) wake(response);
   }
 
-  #drop(request: string, entry: Pending): void {
-    clearTimeout(entry.timer);
-    if (this.#pending.get(request) === entry) this.#pending.delete(request);
+  /** Ends a request's entry (collected, or forgotten): no longer pending nor queued. */
+  #drop(entry: Pending): void {
+    if (entry.done) return;
+    entry.done = true;
+    if (this.#pending.get(entry.id) === entry) this.#pending.delete(entry.id);
+    // The queue may hold the entry until older ones are done: it keeps no inputs nor answer.
+    entry.input = NO_INPUT;
+    entry.response = undefined;
+    (entry.by === "timeout" ? this.#graces : this.#deadlines).settle();
   }
 
   /**
-   * The timer of a request: unanswered, it is answered 504 and kept one more `timeoutMs` for a
+   * A request's deadline: unanswered, it is answered 504 and kept one more `timeoutMs` for a
    * collector that is late (its cascade ran past the deadline); answered but never collected,
    * it is forgotten.
    */
-  #expire(request: string): void {
-    const entry = this.#pending.get(request);
-    if (!entry) return;
+  #expire(entry: Pending): void {
     if (entry.by) {
-      this.#drop(request, entry);
+      this.#drop(entry);
       return;
     }
-    this.#answer(request, entry, timeoutResponse(), "timeout");
-    if (this.#pending.get(request) === entry) {
-      entry.timer = setTimeout(() => this.#drop(request, entry), this.#timeoutMs);
+    this.#answer(entry, timeoutResponse(), "timeout");
+    if (!entry.done) {
+      entry.dueAt = performance.now() + this.#timeoutMs;
+      this.#graces.push(entry);
     }
   }
 
@@ -300,14 +350,14 @@ export default class RequestingConcept {
         : report.failures.some((f) => f.cutoff)
         ? timeoutResponse()
         : internalErrorResponse(report.flow);
-      this.#answer(request, entry, response, "engine");
+      this.#answer(entry, response, "engine");
       return undefined;
     }
     if (!report.matched) {
-      this.#answer(request, entry, noRouteResponse(entry.path), "engine");
+      this.#answer(entry, noRouteResponse(entry.path), "engine");
       return undefined;
     }
-    this.#answer(request, entry, internalErrorResponse(report.flow), "engine");
+    this.#answer(entry, internalErrorResponse(report.flow), "engine");
     return `Cannot answer request: syncs matched ${entry.path} but none responded`;
   }
 
