@@ -24,7 +24,15 @@ import {
   OWASP_ARGON2ID,
   type PasswordHasher,
 } from "./hashing.ts";
-import { isDict, isDuplicateKey, isUserId, nowFrom, once, USER_RULE } from "../shared.ts";
+import {
+  findOneDocument,
+  isDict,
+  isDuplicateKey,
+  isUserId,
+  nowFrom,
+  once,
+  USER_RULE,
+} from "../shared.ts";
 
 export { type Argon2Params, OWASP_ARGON2ID, type PasswordHasher } from "./hashing.ts";
 
@@ -98,6 +106,7 @@ interface UserDoc {
 type Input = Record<string, unknown>;
 
 export default class PasswordAuthenticationConcept {
+  readonly #db: Db;
   readonly #users: Collection<UserDoc>;
   readonly #clock: () => Date | number;
   readonly #params: Argon2Params;
@@ -105,6 +114,7 @@ export default class PasswordAuthenticationConcept {
   #dummy?: Promise<string>;
 
   constructor(db: Db, options: PasswordAuthenticationOptions = {}) {
+    this.#db = db;
     this.#users = db.collection<UserDoc>("PasswordAuthentication.users");
     this.#clock = options.now ?? (() => Date.now());
     this.#params = checkParams(options.argon2 ?? OWASP_ARGON2ID);
@@ -315,7 +325,7 @@ export default class PasswordAuthenticationConcept {
   ): Promise<Array<{ username: string } | { error: string }>> {
     if (!isDict(input) || !isUserId(input.user)) return [{ error: Errors.GET_USERNAME_INVALID }];
     await this.#ready();
-    const doc = await this.#users.findOne({ _id: input.user }, { projection: { username: 1 } });
+    const doc = await findOneDocument(this.#db, this.#users, { _id: input.user }, { username: 1 });
     return doc ? [{ username: doc.username }] : [];
   }
 

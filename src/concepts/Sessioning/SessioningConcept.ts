@@ -9,6 +9,7 @@ import type { Collection, Db } from "mongodb";
 import type { Empty, ID } from "../../utils/types.ts";
 import { isPublicId, newToken, parseToken, secretMatches } from "../../utils/token.ts";
 import {
+  findOneDocument,
   integerOption,
   isDict,
   isDuplicateKey,
@@ -129,6 +130,7 @@ function isEndReason(x: unknown): x is EndReason {
 }
 
 export default class SessioningConcept {
+  readonly #db: Db;
   readonly #sessions: Collection<SessionDoc>;
   readonly #epoch: Collection<EpochDoc>;
   readonly #users: Collection<UserDoc>;
@@ -140,6 +142,7 @@ export default class SessioningConcept {
   readonly #sudoTtlMs: number;
 
   constructor(db: Db, options: SessioningOptions = {}) {
+    this.#db = db;
     this.#sessions = db.collection<SessionDoc>("Sessioning.sessions");
     this.#epoch = db.collection<EpochDoc>("Sessioning.epoch");
     this.#users = db.collection<UserDoc>("Sessioning.users");
@@ -224,7 +227,7 @@ export default class SessioningConcept {
     const parsed = parseToken(token);
     if (!parsed) return { result: "malformed" };
     await this.#ready();
-    const doc = await this.#sessions.findOne({ _id: parsed.id });
+    const doc = await findOneDocument(this.#db, this.#sessions, { _id: parsed.id });
     if (!doc) {
       this.#emit({ type: "rejected", id: parsed.id, reason: "unknown", at: now });
       return { result: "unknown" };
