@@ -6,6 +6,7 @@
 import type { Db } from "mongodb";
 import type { Config } from "../config.ts";
 import { Logging } from "../engine/mod.ts";
+import { answerHeadersFor } from "../http/security_headers.ts";
 import { createApp, type HealthCheck } from "../http/app.ts";
 import { MAX_BODY_BYTES } from "../http/body.ts";
 import { serveHttp } from "../http/server.ts";
@@ -163,6 +164,8 @@ export async function startService(
       // The transport's cap on a body; the app answers 413 past the same limit.
       maxBodyBytes: MAX_BODY_BYTES,
       handler: app.fetch,
+      // The security headers (and no-store) on every answer, the server's own included.
+      answerHeaders: answerHeadersFor,
       log: (event) => log({ time: new Date().toISOString(), ...event }),
     });
     if (config.metrics.port !== undefined) {

@@ -7,15 +7,18 @@ import {
   TOKEN,
   TOKEN_ID,
 } from "../../tests/support/http_app.ts";
+import { withServed } from "../../tests/support/served.ts";
 
 const COOKIE = `__Host-session=${TOKEN}`;
 
 Deno.test("createApp() answers /healthz 200 with the store kind", async () => {
   const { app } = testApp({ store: "mongodb" });
-  const res = await app.request("/healthz");
-  assert.equal(res.status, 200);
-  assert.deepEqual(await res.json(), { ok: true, store: "mongodb" });
-  assert.equal(res.headers.get("cache-control"), "no-store");
+  await withServed(app.fetch, async (base) => {
+    const res = await fetch(base + "/healthz");
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { ok: true, store: "mongodb" });
+    assert.equal(res.headers.get("cache-control"), "no-store");
+  });
 });
 
 Deno.test("createApp() answers /healthz 503 while the store cannot be reached", async () => {
@@ -347,32 +350,41 @@ Deno.test("createApp() answers 404 itself for a path Requesting could not take",
   assert.deepEqual(requesting.calls, []);
 });
 
-Deno.test("createApp() sends security headers everywhere and no-store on /api", async () => {
+Deno.test("the served app sends security headers everywhere and no-store on /api", async () => {
   const { app } = testApp();
-  for (
-    const [path, init] of [["/api/ping", postJson({})], ["/nope", {}], ["/api/y", {}]] as const
-  ) {
-    const res = await app.request(path, init);
-    assert.equal(res.headers.get("x-content-type-options"), "nosniff", path);
-    assert.equal(res.headers.get("x-frame-options"), "DENY", path);
-    assert.equal(res.headers.get("referrer-policy"), "no-referrer", path);
-    assert.equal(
-      res.headers.get("content-security-policy"),
-      "default-src 'none'; frame-ancestors 'none'",
-      path,
-    );
-    assert.equal(
-      res.headers.get("strict-transport-security"),
-      "max-age=15552000; includeSubDomains",
-      path,
-    );
-    assert.equal(res.headers.get("cross-origin-resource-policy"), "same-origin", path);
-    assert.equal(res.headers.get("cache-control"), path === "/nope" ? null : "no-store", path);
-  }
-  // The pages get their own policy and the document headers.
-  const page = await app.request("/login");
-  assert.match(page.headers.get("content-security-policy") ?? "", /script-src 'self'/);
-  assert.equal(page.headers.get("cross-origin-opener-policy"), "same-origin");
-  assert.equal(page.headers.get("x-frame-options"), "DENY");
-  await page.body?.cancel();
+  await withServed(app.fetch, async (base) => {
+    for (
+      const [path, init] of [["/api/ping", postJson({})], ["/nope", {}], ["/api/y", {}]] as const
+    ) {
+      const res = await fetch(base + path, init);
+      await res.body?.cancel();
+      assert.equal(res.headers.get("x-content-type-options"), "nosniff", path);
+      assert.equal(res.headers.get("x-frame-options"), "DENY", path);
+      assert.equal(res.headers.get("referrer-policy"), "no-referrer", path);
+      assert.equal(
+        res.headers.get("content-security-policy"),
+        "default-src 'none'; frame-ancestors 'none'",
+        path,
+      );
+      assert.equal(
+        res.headers.get("strict-transport-security"),
+        "max-age=15552000; includeSubDomains",
+        path,
+      );
+      assert.equal(res.headers.get("cross-origin-resource-policy"), "same-origin", path);
+      assert.equal(res.headers.get("cache-control"), path === "/nope" ? null : "no-store", path);
+    }
+    // The pages get their own policy and the document headers.
+    const page = await fetch(base + "/login");
+    await page.body?.cancel();
+    assert.match(page.headers.get("content-security-policy") ?? "", /script-src 'self'/);
+    assert.equal(page.headers.get("cross-origin-opener-policy"), "same-origin");
+    assert.equal(page.headers.get("x-frame-options"), "DENY");
+    // The server's own answers too (a body over the limit, before the app sees it).
+    const big = await fetch(base + "/api/ping", postJson({ pad: "x".repeat(70 * 1024) }));
+    await big.body?.cancel();
+    assert.equal(big.status, 413);
+    assert.equal(big.headers.get("x-content-type-options"), "nosniff");
+    assert.equal(big.headers.get("cache-control"), "no-store");
+  });
 });

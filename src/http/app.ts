@@ -12,9 +12,10 @@
  *
  * Any other `/api/Sessioning/<name>` is 404 "not exposed over HTTP".
  *
- * Around every route, in one middleware: the access log (access_log.ts), the request metrics
- * (request_metrics.ts), security headers (security_headers.ts);
- * on `/api/*`: `Cache-Control: no-store`, CORS when APP_ORIGIN is set (origin.ts); on POST
+ * Around every route, in one middleware: the access log (access_log.ts) and the request metrics
+ * (request_metrics.ts). The security headers and `Cache-Control: no-store` (on `/api/*` and the
+ * health routes) are put on every answer by the HTTP server (security_headers.ts, server.ts).
+ * On `/api/*`: CORS when APP_ORIGIN is set (origin.ts); on POST
  * `/api/*`: the CSRF guard (origin.ts) and the 64 KiB body limit (body.ts). Every error answer is
  * JSON `{ "error": "..." }`; an unexpected exception is 500 `{ "error": "Internal error",
  * "correlationId": ... }`, logged with that id.
@@ -31,7 +32,6 @@ import { mountPages } from "./pages/mod.ts";
 import { openApiDocument } from "./openapi.ts";
 import { handleRequest } from "./requesting.ts";
 import { requestObserver } from "./request_metrics.ts";
-import { applySecurityHeaders, setFinalHeader } from "./security_headers.ts";
 import { deleteSession, getUser, notExposed } from "./sessioning.ts";
 import type { AppDeps, AppEnv } from "./types.ts";
 import { type Handler, type Route, routes, urlPath } from "../syncs/routes.ts";
@@ -52,22 +52,14 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   // One middleware around every request (each layer of middleware costs a frame and a promise):
-  // the correlation id, then, once answered, the security headers, no-store where it applies,
-  // the metrics and the access-log line.
+  // the correlation id, then, once answered, the metrics and the access-log line. (The security
+  // headers and no-store are put on by the HTTP server: security_headers.ts.)
   const log = deps.log ?? writeJsonLine;
   const record = deps.observe ? requestObserver(deps.observe) : undefined;
-  const noStorePaths = new Set(
-    (Object.values(routes) as Route[]).filter((r) => r.handler === "health").map((r) => r.path),
-  );
   app.use("*", async (c, next) => {
     const started = startAccess(c);
     try {
       await next();
-      applySecurityHeaders(c);
-      const path = c.req.path;
-      if (path.startsWith("/api/") || noStorePaths.has(path)) {
-        setFinalHeader(c, "Cache-Control", "no-store");
-      }
     } finally {
       record?.(c, started);
       logAccess(c, started, log);

@@ -11,17 +11,18 @@
  *   API calls from this origin only, no inline script or style, no framing, no `<base>`, forms
  *   posting only here, no camera, microphone, geolocation or payment, and the document headers.
  *
- * `Cache-Control: no-store` goes on everything under `/api` and on the health routes (see
- * app.ts), so no answer that depends on a session is ever cached.
+ * `Cache-Control: no-store` goes on everything under `/api` and on the health routes, so no answer
+ * that depends on a session is ever cached.
  *
- * Constant lists rather than `hono/secure-headers`, which rebuilt its list on every request and
- * cost a few per cent of a small request's CPU; the values are the ones it produced for these
- * options.
+ * The HTTP server puts these headers on every answer it sends (`answerHeadersFor` is its
+ * `answerHeaders`, src/app/service.ts), its own 400/413/431/503 answers included; the Hono app
+ * does not set them, so an answer made in process (`app.fetch`, tests) has none. Constant lists
+ * rendered once rather than `hono/secure-headers` setting each header on each Response: that cost
+ * several per cent of a small request's CPU. The values are the ones it produced.
  */
-import type { Context, MiddlewareHandler } from "hono";
+import { type Route, routes } from "../syncs/routes.ts";
 import { isPagePath } from "./pages/routes.ts";
-
-type HeaderList = ReadonlyArray<readonly [string, string]>;
+import type { HeaderList } from "./server.ts";
 
 /** A Content-Security-Policy value from its directives. */
 function csp(directives: Record<string, string>): string {
@@ -67,29 +68,24 @@ export const PAGE_SECURITY_HEADERS: HeaderList = [
   ["x-xss-protection", "0"],
 ];
 
-/** Sets the security headers of `c`'s path on its answer. */
-export function applySecurityHeaders(c: Context): void {
-  const list = isPagePath(c.req.path) ? PAGE_SECURITY_HEADERS : API_SECURITY_HEADERS;
-  for (const [name, value] of list) setFinalHeader(c, name, value);
-}
+/** The headers of an answer under `/api` or on a health route: the API's, and no-store. */
+export const NO_STORE_SECURITY_HEADERS: HeaderList = [
+  ...API_SECURITY_HEADERS,
+  ["cache-control", "no-store"],
+];
 
-/** The security headers as a middleware (the app sets them in its one middleware, app.ts). */
-export function securityHeaders(): MiddlewareHandler {
-  return async (c, next) => {
-    await next();
-    applySecurityHeaders(c);
-  };
-}
+const NO_STORE_PATHS = new Set(
+  (Object.values(routes) as Route[]).filter((r) => r.handler === "health").map((r) => r.path),
+);
 
 /**
- * Sets a header on the answer once the handler made it: on the Response's own headers when they
- * can change (`c.header` would copy the whole Response first, which costs more than the rest
- * of a small request's answer), else through `c.header`.
+ * The headers of every answer to a request for `path` (the server puts them on, its own answers
+ * included: src/http/server.ts `answerHeaders`): the pages', else the API's, with no-store under
+ * `/api` and on the health routes.
  */
-export function setFinalHeader(c: Context, name: string, value: string): void {
-  try {
-    c.res.headers.set(name, value);
-  } catch {
-    c.header(name, value); // immutable headers (a Response from fetch or Response.redirect)
-  }
+export function answerHeadersFor(path: string): HeaderList {
+  if (isPagePath(path)) return PAGE_SECURITY_HEADERS;
+  return path.startsWith("/api/") || NO_STORE_PATHS.has(path)
+    ? NO_STORE_SECURITY_HEADERS
+    : API_SECURITY_HEADERS;
 }

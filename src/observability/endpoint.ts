@@ -5,6 +5,7 @@
  * <token>` (compared in constant time), else 401. The service's own port never serves metrics.
  */
 import { timingSafeEqual } from "node:crypto";
+import { NO_STORE_SECURITY_HEADERS } from "../http/security_headers.ts";
 import { type HttpServer, type HttpServerLimits, serveHttp } from "../http/server.ts";
 import type { ServiceMetrics } from "./metrics.ts";
 
@@ -65,6 +66,7 @@ export function serveMetrics(options: {
     maxConnections: Math.min(options.limits.maxConnections, 64),
     maxBodyBytes: 0,
     handler: metricsHandler(options.metrics, options.token),
+    answerHeaders: () => NO_STORE_SECURITY_HEADERS,
     log: options.log,
   });
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { mountPages, PAGES } from "./mod.ts";
-import { securityHeaders } from "../security_headers.ts";
+import { withServed } from "../../../tests/support/served.ts";
 import type { AppEnv } from "../types.ts";
 import {
   activeSessions,
@@ -12,10 +12,9 @@ import {
   retryAfterSeconds,
 } from "./static/assets/text.js";
 
-/** The pages as app.ts mounts them: behind the security headers, with a JSON 404. */
+/** The pages as app.ts mounts them, with a JSON 404 (the server adds the security headers). */
 function pagesApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.use("*", securityHeaders());
   mountPages(app);
   app.notFound((c) => c.json({ error: "Cannot find route: no such path" }, 404));
   return app;
@@ -33,60 +32,66 @@ function directives(csp: string | null): Map<string, string> {
 }
 
 Deno.test("mountPages() serves each page's HTML file with the pages' CSP and no-cache", async () => {
-  const app = pagesApp();
-  for (const [path, file] of Object.entries(PAGES)) {
-    const res = await app.request(path);
-    assert.equal(res.status, 200, path);
-    assert.equal(res.headers.get("content-type"), "text/html; charset=utf-8");
-    assert.equal(res.headers.get("cache-control"), "no-cache");
-    assert.equal(await res.text(), await Deno.readTextFile(new URL(file, STATIC)));
-    assert.deepEqual(
-      directives(res.headers.get("content-security-policy")),
-      new Map([
-        ["default-src", "'none'"],
-        ["script-src", "'self'"],
-        ["style-src", "'self'"],
-        ["img-src", "'self'"],
-        ["connect-src", "'self'"],
-        ["form-action", "'self'"],
-        ["frame-ancestors", "'none'"],
-        ["base-uri", "'none'"],
-      ]),
-    );
-    assert.equal(res.headers.get("x-frame-options"), "DENY");
-    assert.equal(res.headers.get("x-content-type-options"), "nosniff");
-  }
+  await withServed(pagesApp().fetch, async (base) => {
+    for (const [path, file] of Object.entries(PAGES)) {
+      const res = await fetch(base + path);
+      assert.equal(res.status, 200, path);
+      assert.equal(res.headers.get("content-type"), "text/html; charset=utf-8");
+      assert.equal(res.headers.get("cache-control"), "no-cache");
+      assert.equal(await res.text(), await Deno.readTextFile(new URL(file, STATIC)));
+      assert.deepEqual(
+        directives(res.headers.get("content-security-policy")),
+        new Map([
+          ["default-src", "'none'"],
+          ["script-src", "'self'"],
+          ["style-src", "'self'"],
+          ["img-src", "'self'"],
+          ["connect-src", "'self'"],
+          ["form-action", "'self'"],
+          ["frame-ancestors", "'none'"],
+          ["base-uri", "'none'"],
+        ]),
+      );
+      assert.equal(res.headers.get("x-frame-options"), "DENY");
+      assert.equal(res.headers.get("x-content-type-options"), "nosniff");
+      assert.equal(res.headers.get("cross-origin-opener-policy"), "same-origin");
+    }
+  });
 });
 
 Deno.test("mountPages() serves assets with their types, the API's CSP, and an ETag answered by 304", async () => {
-  const app = pagesApp();
-  const types: Record<string, string> = {
-    "style.css": "text/css; charset=utf-8",
-    "account.js": "text/javascript; charset=utf-8",
-    "icon.svg": "image/svg+xml",
-  };
-  for (const [name, type] of Object.entries(types)) {
-    const res = await app.request(`/assets/${name}`);
-    assert.equal(res.status, 200, name);
-    assert.equal(res.headers.get("content-type"), type);
-    assert.equal(res.headers.get("cache-control"), "no-cache");
-    assert.equal(
-      res.headers.get("content-security-policy"),
-      "default-src 'none'; frame-ancestors 'none'",
-    );
-    const body = new Uint8Array(await res.arrayBuffer());
-    assert.deepEqual(body, await Deno.readFile(new URL(`assets/${name}`, STATIC)));
-    const etag = res.headers.get("etag");
-    assert.match(etag ?? "", /^"[A-Za-z0-9_-]{27}"$/);
+  await withServed(pagesApp().fetch, async (base) => {
+    const app = { request: (path: string, init?: RequestInit) => fetch(base + path, init) };
+    const types: Record<string, string> = {
+      "style.css": "text/css; charset=utf-8",
+      "account.js": "text/javascript; charset=utf-8",
+      "icon.svg": "image/svg+xml",
+    };
+    for (const [name, type] of Object.entries(types)) {
+      const res = await app.request(`/assets/${name}`);
+      assert.equal(res.status, 200, name);
+      assert.equal(res.headers.get("content-type"), type);
+      assert.equal(res.headers.get("cache-control"), "no-cache");
+      assert.equal(
+        res.headers.get("content-security-policy"),
+        "default-src 'none'; frame-ancestors 'none'",
+      );
+      const body = new Uint8Array(await res.arrayBuffer());
+      assert.deepEqual(body, await Deno.readFile(new URL(`assets/${name}`, STATIC)));
+      const etag = res.headers.get("etag");
+      assert.match(etag ?? "", /^"[A-Za-z0-9_-]{27}"$/);
 
-    const again = await app.request(`/assets/${name}`, { headers: { "if-none-match": etag! } });
-    assert.equal(again.status, 304);
-    assert.equal(again.headers.get("etag"), etag);
-    assert.equal(await again.text(), "");
-    const changed = await app.request(`/assets/${name}`, { headers: { "if-none-match": '"old"' } });
-    assert.equal(changed.status, 200);
-    await changed.body?.cancel();
-  }
+      const again = await app.request(`/assets/${name}`, { headers: { "if-none-match": etag! } });
+      assert.equal(again.status, 304);
+      assert.equal(again.headers.get("etag"), etag);
+      assert.equal(await again.text(), "");
+      const changed = await app.request(`/assets/${name}`, {
+        headers: { "if-none-match": '"old"' },
+      });
+      assert.equal(changed.status, 200);
+      await changed.body?.cancel();
+    }
+  });
 });
 
 Deno.test("mountPages() answers HEAD without a body", async () => {
@@ -97,33 +102,35 @@ Deno.test("mountPages() answers HEAD without a body", async () => {
 });
 
 Deno.test("mountPages() serves nothing but the files of static/assets/ and the page paths", async () => {
-  const app = pagesApp();
-  for (
-    const path of [
-      "/assets/",
-      "/assets/nope.js",
-      "/assets/..%2Flogin.html",
-      "/assets/%2e%2e/mod.ts",
-      "/assets/../mod.ts",
-      "/login.html",
-      "/account.html",
-      "/static/login.html",
-      "/mod.ts",
-      "/login/",
-      "/signup/x",
-    ]
-  ) {
-    const res = await app.request(path);
-    assert.equal(res.status, 404, path);
-    assert.deepEqual(await res.json(), { error: "Cannot find route: no such path" }, path);
-    assert.equal(
-      res.headers.get("content-security-policy"),
-      "default-src 'none'; frame-ancestors 'none'",
-    );
-  }
-  const post = await app.request("/login", { method: "POST" });
-  assert.equal(post.status, 404);
-  await post.body?.cancel();
+  await withServed(pagesApp().fetch, async (base) => {
+    const app = { request: (path: string, init?: RequestInit) => fetch(base + path, init) };
+    for (
+      const path of [
+        "/assets/",
+        "/assets/nope.js",
+        "/assets/..%2Flogin.html",
+        "/assets/%2e%2e/mod.ts",
+        "/assets/../mod.ts",
+        "/login.html",
+        "/account.html",
+        "/static/login.html",
+        "/mod.ts",
+        "/login/",
+        "/signup/x",
+      ]
+    ) {
+      const res = await app.request(path);
+      assert.equal(res.status, 404, path);
+      assert.deepEqual(await res.json(), { error: "Cannot find route: no such path" }, path);
+      assert.equal(
+        res.headers.get("content-security-policy"),
+        "default-src 'none'; frame-ancestors 'none'",
+      );
+    }
+    const post = await app.request("/login", { method: "POST" });
+    assert.equal(post.status, 404);
+    await post.body?.cancel();
+  });
 });
 
 Deno.test("the pages hold no inline script or style, and load only their own files", async () => {
