@@ -2,8 +2,10 @@
  * A queue of deadlines served by one timer: items are pushed in deadline order (every item of
  * one queue waits the same time, so arrival order is deadline order), the timer is armed for
  * the oldest deadline only, and items finished early are skipped when they reach the head.
- * This replaces a `setTimeout` and a `clearTimeout` per item by about one timer per deadline
- * interval while items keep arriving. Requesting uses two: the request timeout, and the grace a timed-out request is kept for a
+ * An idle queue does not clear its timer but unrefs it (the process may exit; when it fires
+ * it finds nothing to do), and refs it again for the next item. This replaces a `setTimeout`
+ * and a `clearTimeout` per item by at most one timer per deadline interval, whether items
+ * overlap or come one at a time. Requesting uses two: the request timeout, and the grace a timed-out request is kept for a
  * late collector. (The engine has its own copy: a concept imports nothing of the engine.)
  */
 
@@ -35,30 +37,29 @@ export class DeadlineQueue<T extends Deadlined> {
     return this.#items.length - this.#head;
   }
 
-  /** Whether a timer is running (false whenever the queue is empty). */
+  /** Whether a timer keeps the process alive: exactly while items are queued. */
   get armed(): boolean {
-    return this.#timer !== undefined;
+    return this.#timer !== undefined && this.#timer.hasRef();
   }
 
   /** Adds an item; its `dueAt` must not be earlier than that of any item already queued. */
   push(item: T): void {
     this.#items.push(item);
+    // A timer left from an idle spell is due no later than this item: it is used as it is.
     if (this.#timer === undefined) this.#arm(item.dueAt);
+    else if (this.#items.length - this.#head === 1) this.#timer.ref();
   }
 
   /**
-   * Call after marking an item done: drops finished items from the head, and stops the timer
-   * once nothing is left (so an idle queue holds no timer).
+   * Call after marking an item done: drops finished items from the head, and unrefs the timer
+   * once nothing is left (an idle queue does not keep the process alive).
    */
   settle(): void {
     const items = this.#items;
     let head = this.#head;
     while (head < items.length && items[head].done) head++;
     this.#setHead(head);
-    if (this.size === 0 && this.#timer !== undefined) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
-    }
+    if (this.size === 0 && this.#timer !== undefined) this.#timer.unref();
   }
 
   /** Forgets every item and stops the timer (shutdown). */
