@@ -422,7 +422,7 @@ Deno.test("POST /api/Sessioning/_getUser renews the session like every authentic
   });
 });
 
-Deno.test("GET /api/auth/me reads the store twice: the session once, then the username", async () => {
+Deno.test("GET /api/auth/me reads the session and the username, then only the session", async () => {
   await withApi(async (h) => {
     const reg = await h.call("POST", "/api/auth/register", {
       username: "counted",
@@ -436,5 +436,11 @@ Deno.test("GET /api/auth/me reads the store twice: the session once, then the us
       "find Sessioning.sessions",
       "find PasswordAuthentication.users",
     ]);
+    // The username never changes: the next /me reads the session alone.
+    h.commands.length = 0;
+    const again = await h.call("GET", "/api/auth/me", undefined, asCookie(token));
+    assert.equal(again.status, 200);
+    assert.equal((again.json as { username?: string }).username, "counted");
+    assert.deepEqual(h.commands, ["find Sessioning.sessions"]);
   }, { spy: true });
 });

@@ -163,6 +163,18 @@ Deno.test("register() with a chosen user id uses it, and refuses a bad or used o
     assert.equal(await rawUsers(db).countDocuments(), 1);
   }));
 
+Deno.test("_getUsername() remembers a username it read, never an unknown user", () =>
+  withConcept(async ({ c, db }) => {
+    // A registration that chose its id after a lookup missed is still found (no negative memo).
+    assert.deepEqual(await c._getUsername({ user: "later-1" as ID }), []);
+    await c.register({ username: "fern", password: PW, user: "later-1" as ID });
+    assert.deepEqual(await c._getUsername({ user: "later-1" as ID }), [{ username: "fern" }]);
+    // Read once, remembered: answered even with the record gone from under the concept (which
+    // this concept never does itself: it has no delete).
+    await rawUsers(db).deleteOne({ _id: "later-1" as ID });
+    assert.deepEqual(await c._getUsername({ user: "later-1" as ID }), [{ username: "fern" }]);
+  }));
+
 Deno.test("register() refuses a username taken in any case or width", () =>
   withConcept(async ({ c, db, hasher }) => {
     const alice = await newUser(c, "alice");

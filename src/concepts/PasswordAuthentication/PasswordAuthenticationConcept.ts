@@ -105,6 +105,9 @@ interface UserDoc {
 
 type Input = Record<string, unknown>;
 
+/** How many usernames `_getUsername` remembers (about 100 bytes each). */
+const USERNAME_MEMO = 10_000;
+
 export default class PasswordAuthenticationConcept {
   readonly #db: Db;
   readonly #users: Collection<UserDoc>;
@@ -112,6 +115,13 @@ export default class PasswordAuthenticationConcept {
   readonly #params: Argon2Params;
   readonly #hasher: PasswordHasher;
   #dummy?: Promise<string>;
+  /**
+   * Usernames read by `_getUsername`, by user (at most `USERNAME_MEMO` of them, oldest dropped
+   * first). Sound because a user's username never changes and no user is ever removed: this
+   * concept has no rename and no delete. Adding either means dropping this memo (every node
+   * holds one). An unknown user is never remembered.
+   */
+  readonly #usernames = new Map<ID, string>();
 
   constructor(db: Db, options: PasswordAuthenticationOptions = {}) {
     this.#db = db;
@@ -318,15 +328,23 @@ export default class PasswordAuthenticationConcept {
    * _getUsername (user: User): (username: String)
    *
    * The user's normalised username: `[{ username }]`, or `[]` for an unknown user;
-   * `[{ error }]` for a malformed user id.
+   * `[{ error }]` for a malformed user id. A username read once is remembered (it never changes):
+   * one store read per user and process, not per call.
    */
   async _getUsername(
     input: { user: ID },
   ): Promise<Array<{ username: string } | { error: string }>> {
     if (!isDict(input) || !isUserId(input.user)) return [{ error: Errors.GET_USERNAME_INVALID }];
+    const known = this.#usernames.get(input.user);
+    if (known !== undefined) return [{ username: known }];
     await this.#ready();
     const doc = await findOneDocument(this.#db, this.#users, { _id: input.user }, { username: 1 });
-    return doc ? [{ username: doc.username }] : [];
+    if (!doc) return [];
+    if (this.#usernames.size >= USERNAME_MEMO) {
+      this.#usernames.delete(this.#usernames.keys().next().value as ID);
+    }
+    this.#usernames.set(input.user, doc.username);
+    return [{ username: doc.username }];
   }
 
   /**
