@@ -245,6 +245,62 @@ Deno.test("register() uses where with query and collectAs, and drops error resul
   assert.equal(s.rawRequests.responses.has(nobody.request), false);
 });
 
+Deno.test("register() narrows the syncs of an action by a literal input without changing which fire, nor their order", async () => {
+  for (const logging of [Logging.OFF, Logging.VERBOSE]) {
+    const s = setup(logging);
+    const seen: string[] = [];
+    const Probe = s.Engine.instrumentConcept(
+      new (class ProbeConcept {
+        hit(input: { name: string }): Promise<Record<string, never>> {
+          seen.push(input.name);
+          return Promise.resolve({});
+        }
+      })(),
+    );
+    const Starts = s.Engine.instrumentConcept(
+      new (class StartsConcept {
+        start(input: Record<string, unknown>): Promise<{ error?: string }> {
+          return Promise.resolve(input.fail ? { error: "no" } : {});
+        }
+      })(),
+    );
+    const on = (input: Record<string, unknown>, name: string, output = {}): Sync => () => ({
+      when: actions([Starts.start, input, output]),
+      then: actions([Probe.hit, { name }]),
+    });
+    s.Engine.register({
+      Zero: on({ k: 0 }, "zero"),
+      Any: on({}, "any"),
+      MinusZero: on({ k: -0 }, "minusZero"),
+      NaN: on({ k: NaN }, "nan"),
+      One: on({ k: 1, other: "x" }, "one"),
+      Text: on({ k: "1" }, "text"),
+      Null: on({ k: null }, "null"),
+      Dict: on({ k: { a: 1 } }, "dict"),
+      Bound: (({ k }) => on({ k }, "bound")({})) as Sync,
+      Error: on({ k: 1 }, "error", { error: "no" }),
+    });
+    const fired = async (input: Record<string, unknown>) => {
+      seen.length = 0;
+      await Starts.start(input);
+      return [...seen];
+    };
+    assert.deepEqual(await fired({ k: 0 }), ["zero", "any", "bound"]);
+    assert.deepEqual(await fired({ k: -0 }), ["any", "minusZero", "bound"]);
+    assert.deepEqual(await fired({ k: NaN }), ["any", "nan", "bound"]);
+    assert.deepEqual(await fired({ k: 1, other: "x" }), ["any", "one", "bound"]);
+    assert.deepEqual(await fired({ k: 1, fail: true }), ["error"]);
+    assert.deepEqual(await fired({ k: "1" }), ["any", "text", "bound"]);
+    assert.deepEqual(await fired({ k: null }), ["any", "null", "bound"]);
+    assert.deepEqual(await fired({ k: { a: 1 } }), ["any", "dict", "bound"]);
+    assert.deepEqual(await fired({ k: 2 }), ["any", "bound"]);
+    assert.deepEqual(await fired({}), ["any"]);
+    const attempts = s.entries.filter((e) => e.msg.startsWith("Matched sync")).length;
+    // VERBOSE logs an attempt for every sync of the action, as without the narrowing.
+    assert.equal(attempts, logging === Logging.VERBOSE ? 10 * 10 : 0);
+  }
+});
+
 Deno.test("register() fires then actions in a deterministic order: frames, then patterns", async () => {
   const s = setup();
   const seen: string[] = [];

@@ -621,12 +621,15 @@ export class SyncConcept {
     }
   }
 
-  /** The index entries that may match `record` (see `ActionIndex`). */
+  /**
+   * The index entries that may match `record` (see `ActionIndex`); at `Logging.VERBOSE`, all
+   * of them, so that every attempt is logged as before the narrowing.
+   */
   #entriesFor(record: ActionRecord): IndexEntry[] | undefined {
     const entry = this.#index.get(record.action);
     if (entry === undefined) return undefined;
     const key = entry.key;
-    if (key === undefined) return entry.all;
+    if (key === undefined || this.logging >= Logging.VERBOSE) return entry.all;
     const input = record.input;
     if (!Object.hasOwn(input, key)) return entry.rest;
     return entry.byValue!.get(input[key]) ?? entry.rest;
