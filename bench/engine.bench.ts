@@ -3,11 +3,14 @@
  * actions, each joined by a second sync with the flow's first record (the per-action cost must
  * stay flat: matching is indexed by flow and action, not a scan of the whole flow), and the
  * throughput of request -> respond round trips through the real Requesting concept (in memory;
- * it touches no database unless `saveResponses` is on).
+ * it touches no database unless `saveResponses` is on), and their CPU time with 50 in flight,
+ * alone and beside 60 other routes' syncs (the service's shape: every route's sync mentions
+ * `Requesting.request`).
  *
  * Settings: BENCH_ENGINE_ROUNDTRIPS (default 20000). Run alone: `deno run -A bench/engine.bench.ts`.
  */
 import { MongoClient } from "mongodb";
+import process from "node:process";
 import RequestingConcept from "../src/concepts/Requesting/RequestingConcept.ts";
 import { actions, Frames, type Sync, SyncConcept } from "../src/engine/mod.ts";
 import { envInt } from "./stats.ts";
@@ -68,7 +71,10 @@ async function fanFlow(times: number): Promise<number> {
 }
 
 /** Round trips per second: request, the Ping sync's respond, and _awaitResponse. */
-async function roundTrips(count: number): Promise<{ perSec: number; p50us: number }> {
+async function roundTrips(
+  count: number,
+  otherRoutes = 0,
+): Promise<{ perSec: number; p50us: number; cpuUs: number }> {
   // Requesting touches no database without saveResponses: a client that never connects will do.
   const client = new MongoClient("mongodb://127.0.0.1:9");
   const Engine = new SyncConcept();
@@ -79,6 +85,17 @@ async function roundTrips(count: number): Promise<{ perSec: number; p50us: numbe
     then: actions([Requesting.respond, { request, pong: true }]),
   });
   Engine.register({ Ping });
+  const others: Record<string, Sync> = {};
+  for (let i = 0; i < otherRoutes; i++) {
+    others[`Route${i}`] = ({ request, user }) => ({
+      when: actions(
+        [Requesting.request, { path: `/route/${i}` }, { request }],
+        [Requesting.respond, {}, { user }],
+      ),
+      then: actions([Requesting.respond, { request, user }]),
+    });
+  }
+  Engine.register(others);
   const one = async () => {
     const started = await Requesting.request({ path: "/ping" });
     if (!("request" in started)) throw new Error(started.error);
@@ -98,11 +115,26 @@ async function roundTrips(count: number): Promise<{ perSec: number; p50us: numbe
     await Promise.all(Array.from({ length: Math.min(1000, count - done) }, one));
   }
   const perSec = Math.round(count / ((performance.now() - start) / 1000));
+  // CPU time per round trip with 50 in flight (workers taking the next as one ends).
+  let started = 0;
+  const worker = async () => {
+    while (started < count) {
+      started++;
+      await one();
+    }
+  };
+  const cpu = process.cpuUsage();
+  await Promise.all(Array.from({ length: 50 }, worker));
+  const used = process.cpuUsage(cpu);
   if (raw.pendingCount !== 0 || Engine.stats().flows !== 0) {
     throw new Error("Cannot bench round trips: requests left pending");
   }
   await client.close();
-  return { perSec, p50us: Math.round(lat[Math.floor(lat.length / 2)] * 1000) };
+  return {
+    perSec,
+    p50us: Math.round(lat[Math.floor(lat.length / 2)] * 1000),
+    cpuUs: round((used.user + used.system) / count),
+  };
 }
 
 /** Runs the engine benchmark, reporting each figure. */
@@ -123,7 +155,7 @@ export async function benchEngine(report: (row: EngineBenchRow) => void): Promis
     note: "about 1 when linear; 8 would be quadratic",
   });
   const trips = envInt("BENCH_ENGINE_ROUNDTRIPS", 20_000);
-  const { perSec, p50us } = await roundTrips(trips);
+  const { perSec, p50us, cpuUs } = await roundTrips(trips);
   report({
     name: "request -> respond round trips",
     value: perSec,
@@ -131,6 +163,19 @@ export async function benchEngine(report: (row: EngineBenchRow) => void): Promis
     note: `${trips} in batches of 1,000 concurrent`,
   });
   report({ name: "round trip latency, one at a time", value: p50us, unit: "µs p50" });
+  report({
+    name: "round trip CPU, 50 in flight",
+    value: cpuUs,
+    unit: "µs",
+    note: "per round trip",
+  });
+  const routed = await roundTrips(trips, 60);
+  report({
+    name: "round trip CPU, 60 other routes",
+    value: routed.cpuUs,
+    unit: "µs",
+    note: "per round trip, 50 in flight",
+  });
 }
 
 function round(x: number): number {
