@@ -12,6 +12,8 @@ import { bodyOf } from "./server.ts";
 export const MAX_BODY_BYTES = 64 * 1024;
 
 const TOO_LARGE = `Cannot read body: larger than ${MAX_BODY_BYTES} bytes`;
+/** Strict UTF-8 (one decoder: a whole-buffer decode keeps no state between calls). */
+const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** Whether a Content-Type header names JSON: `application/json`, parameters allowed. */
 export function isJsonContentType(header: string | undefined): boolean {
@@ -79,7 +81,7 @@ export async function readJsonObject(
   const bytes = await readBytes(req, maxBytes);
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    text = utf8.decode(bytes);
   } catch {
     throw new HttpError(400, "Cannot read body: not valid UTF-8");
   }
