@@ -166,30 +166,25 @@ export function parseMessage(frame: Uint8Array): Request {
   throw new ProtocolError(`unsupported opCode ${opCode}`);
 }
 
-function frameWithHeader(
-  requestId: number,
-  responseTo: number,
-  opCode: number,
-  prefix: Uint8Array,
-  body: Uint8Array,
-): Uint8Array {
-  const length = HEADER_SIZE + prefix.length + body.length;
-  const out = new Uint8Array(length);
-  const view = new DataView(out.buffer);
-  view.setInt32(0, length, true);
+/** Fills in a frame's header; the frame is `bytes`, whole. */
+function writeHeader(bytes: Uint8Array, requestId: number, responseTo: number, opCode: number) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, HEADER_SIZE);
+  view.setInt32(0, bytes.length, true);
   view.setInt32(4, requestId, true);
   view.setInt32(8, responseTo, true);
   view.setInt32(12, opCode, true);
-  out.set(prefix, HEADER_SIZE);
-  out.set(body, HEADER_SIZE + prefix.length);
-  return out;
 }
 
-const MSG_PREFIX = new Uint8Array([0, 0, 0, 0, 0]); // flagBits 0, then a kind-0 section
+/** The OP_MSG prefix: flagBits (0), then a kind-0 section's kind byte (0). */
+const MSG_PREFIX_SIZE = 5;
+/** The OP_REPLY prefix: responseFlags, cursorID (0), startingFrom, numberReturned. */
+const LEGACY_PREFIX_SIZE = 20;
 
-/** An OP_MSG reply carrying `doc` as its body. */
+/** An OP_MSG reply carrying `doc` as its body (written in place behind the header). */
 export function encodeMsgReply(requestId: number, responseTo: number, doc: Document): Uint8Array {
-  return frameWithHeader(requestId, responseTo, OP_MSG, MSG_PREFIX, serializeReply(doc));
+  const bytes = serializeReply(doc, HEADER_SIZE + MSG_PREFIX_SIZE); // the prefix is all zeros
+  writeHeader(bytes, requestId, responseTo, OP_MSG);
+  return bytes;
 }
 
 /** An OP_REPLY (answer to OP_QUERY) carrying `doc` as its only document. */
@@ -198,9 +193,10 @@ export function encodeLegacyReply(
   responseTo: number,
   doc: Document,
 ): Uint8Array {
-  const prefix = new Uint8Array(20); // responseFlags, cursorID (0), startingFrom
-  new DataView(prefix.buffer).setInt32(16, 1, true); // numberReturned
-  return frameWithHeader(requestId, responseTo, OP_REPLY, prefix, serializeReply(doc));
+  const bytes = serializeReply(doc, HEADER_SIZE + LEGACY_PREFIX_SIZE);
+  writeHeader(bytes, requestId, responseTo, OP_REPLY);
+  new DataView(bytes.buffer, bytes.byteOffset).setInt32(HEADER_SIZE + 16, 1, true);
+  return bytes;
 }
 
 /** Something to read bytes from (a `Deno.Conn`). */
