@@ -143,6 +143,14 @@ function collect(filter: Document, out: Predicate[]): boolean {
   return true;
 }
 
+/**
+ * The predicate of `{field: value}` when `value` is an operand a simple predicate compares
+ * (string, number, boolean, Date, ObjectId), else undefined.
+ */
+export function equalityPredicate(field: string, value: unknown): Predicate | undefined {
+  return comparison(field, "$eq", value);
+}
+
 /** The predicates of a simple filter (see the module comment), or undefined when it is not. */
 export function simplePredicates(filter: Document): Predicate[] | undefined {
   const out: Predicate[] = [];
