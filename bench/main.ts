@@ -3,12 +3,15 @@
  * figure with a baseline measured in the same run (the small collection), never with numbers
  * from another machine. Sizes: BENCH_SMALL (default 1000), BENCH_LARGE (default 1000000),
  * BENCH_OPS (timed operations per row, default 5000). `deno task bench http` (or `embedded`,
- * `sessioning`, `engine`, several allowed) runs only those parts; the HTTP part's settings are in
- * bench/http.bench.ts.
+ * `sessioning`, `engine`, `login`, several allowed) runs only those parts; the HTTP part's settings
+ * are in bench/http.bench.ts. `login` (issue #10's login target: logins/s of `POST /api/auth/login`
+ * against a bare Argon2id verify loop with the same parameters, in one process, and the store
+ * commands a login costs) is in bench/login.bench.ts, its settings BENCH_LOGIN_*.
  */
 import { benchEmbedded } from "./embedded.bench.ts";
 import { benchEngine } from "./engine.bench.ts";
 import { benchHttp } from "./http.bench.ts";
+import { benchLogin } from "./login.bench.ts";
 import { benchSessioning } from "./sessioning.bench.ts";
 import { type BenchRow, envInt, printTable } from "./stats.ts";
 
@@ -16,7 +19,7 @@ const small = envInt("BENCH_SMALL", 1000);
 const large = envInt("BENCH_LARGE", 1_000_000);
 const ops = envInt("BENCH_OPS", 5000);
 const parts = new Set(
-  Deno.args.length > 0 ? Deno.args : ["embedded", "sessioning", "engine", "http"],
+  Deno.args.length > 0 ? Deno.args : ["embedded", "sessioning", "engine", "http", "login"],
 );
 
 if (parts.has("embedded")) {
@@ -46,3 +49,5 @@ if (parts.has("engine")) {
 }
 
 if (parts.has("http")) await benchHttp();
+
+if (parts.has("login")) await benchLogin();

@@ -1,0 +1,216 @@
+/**
+ * The login benchmark of `deno task bench login` (issue #10: login throughput at least 0.9 of a
+ * bare verify loop run in the same process with the same parameters). In one process:
+ *
+ * - the service, started in-process by the composition root (`startService`, embedded store in a
+ *   temporary DATA_DIR, LOGIN_MAX_FAILURES high so that nothing is throttled), with one registered
+ *   user;
+ * - `POST /api/auth/login` over real HTTP (fetch to the in-process server) by CLIENTS concurrent
+ *   clients, each login answering 200: as a new browser (no cookies: a device is issued), and as
+ *   a known device (the device cookie of its previous login, renewed each time);
+ * - a bare loop of Argon2id `verify` (@node-rs/argon2, OWASP_ARGON2ID, the hash the service
+ *   stored) at the same concurrency.
+ *
+ * The three run in ROUNDS interleaved rounds of SECONDS each after a warm-up; a round's ratio is
+ * its logins/s over its verifies/s, and the median of the rounds' ratios is printed. CPU per
+ * operation is the whole process's user+system time (Argon2 threads, server, client and store all
+ * included) over the operations done, and that of the main thread alone (all but Argon2: HTTP,
+ * engine, concepts, driver and embedded store). Finally one login of each kind is replayed on the test
+ * harness (tests/auth_harness.ts) through a store client that records commands, to print the
+ * store commands a login costs. Settings: BENCH_LOGIN_ROUNDS (3), BENCH_LOGIN_SECONDS (3),
+ * BENCH_LOGIN_CLIENTS (default: the number of CPUs, as many verifications as can run at once).
+ */
+import process from "node:process";
+import { hash, verify } from "@node-rs/argon2";
+import { loadConfig } from "../src/config.ts";
+import { startService } from "../src/app/service.ts";
+import { OWASP_ARGON2ID } from "../src/concepts/PasswordAuthentication/hashing.ts";
+import { envInt } from "./stats.ts";
+import { withApi } from "../tests/auth_harness.ts";
+
+const CLK_TCK = 100;
+const USERNAME = "bench-login";
+const PASSWORD = "correct horse battery staple";
+
+type Kind = "verify" | "login (new browser)" | "login (known device)";
+const KINDS: Kind[] = ["verify", "login (new browser)", "login (known device)"];
+
+interface Sample {
+  ops: number;
+  seconds: number;
+  cpuMs: number;
+  /** CPU of the main thread alone (JavaScript: HTTP, engine, concepts, driver, store). */
+  mainMs: number;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s[Math.floor((s.length - 1) / 2)];
+};
+
+/** Process CPU (user + system, every thread) in milliseconds. */
+function cpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
+/** CPU (user + system) of the main thread in milliseconds, from /proc; NaN where there is none. */
+function mainThreadMs(): number {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/self/task/${Deno.pid}/stat`);
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * (1000 / CLK_TCK);
+  } catch {
+    return NaN;
+  }
+}
+
+/** Runs `op` in `clients` loops for `seconds`; every call must resolve. */
+async function load(
+  clients: number,
+  seconds: number,
+  op: (client: number) => Promise<void>,
+): Promise<Sample> {
+  const cpu0 = cpuMs();
+  const main0 = mainThreadMs();
+  const t0 = performance.now();
+  const until = t0 + seconds * 1000;
+  let ops = 0;
+  await Promise.all(
+    Array.from({ length: clients }, async (_, c) => {
+      while (performance.now() < until) {
+        await op(c);
+        ops++;
+      }
+    }),
+  );
+  return {
+    ops,
+    seconds: (performance.now() - t0) / 1000,
+    cpuMs: cpuMs() - cpu0,
+    mainMs: mainThreadMs() - main0,
+  };
+}
+
+/** The `name=value` of the Set-Cookie whose name ends with `name`. */
+function cookie(res: Response, name: string): string | undefined {
+  const set = res.headers.getSetCookie().find((c) => c.split("=", 1)[0].endsWith(name));
+  return set?.split(";", 1)[0];
+}
+
+/** Store commands of one login of each kind, replayed on the test harness with a spy client. */
+async function countCommands(): Promise<Record<string, string[]>> {
+  const out: Record<string, string[]> = {};
+  await withApi(async ({ call, commands }) => {
+    const body = { username: USERNAME, password: PASSWORD };
+    const reg = await call("POST", "/api/auth/register", body);
+    if (reg.status !== 201) throw new Error(`register answered ${reg.status}`);
+    // Warm up (indexes are created once per concept instance).
+    await call("POST", "/api/auth/login", body);
+    commands.length = 0;
+    const fresh = await call("POST", "/api/auth/login", body);
+    if (fresh.status !== 200) throw new Error(`login answered ${fresh.status}`);
+    out["login (new browser)"] = [...commands];
+    const device = fresh.headers.getSetCookie().find((c) => /^(__Host-)?device=/.test(c));
+    commands.length = 0;
+    const known = await call("POST", "/api/auth/login", body, {
+      cookie: device!.split(";", 1)[0],
+    });
+    if (known.status !== 200) throw new Error(`login answered ${known.status}`);
+    out["login (known device)"] = [...commands];
+  }, { spy: true, cookieSecure: false });
+  return out;
+}
+
+/** Runs the benchmark and prints its table through `log` (default console.log). */
+export async function benchLogin(log: (line: string) => void = console.log): Promise<void> {
+  const rounds = envInt("BENCH_LOGIN_ROUNDS", 3);
+  const seconds = envInt("BENCH_LOGIN_SECONDS", 3);
+  const clients = envInt("BENCH_LOGIN_CLIENTS", navigator.hardwareConcurrency || 2);
+  const dataDir = await Deno.makeTempDir({ prefix: "bench-login-" });
+  const service = await startService(
+    loadConfig({
+      PORT: "0",
+      DATA_DIR: dataDir,
+      SESSION_COOKIE_SECURE: "false",
+      LOGIN_MAX_FAILURES: "1000000",
+    }),
+    () => {},
+  );
+  try {
+    const post = (path: string, body: unknown, cookie?: string) =>
+      fetch(`${service.url}/api${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(cookie ? { cookie } : {}) },
+        body: JSON.stringify(body),
+      });
+    const credentials = { username: USERNAME, password: PASSWORD };
+    const reg = await post("/auth/register", credentials);
+    if (reg.status !== 201) throw new Error(`register answered ${reg.status}: ${await reg.text()}`);
+    await reg.body?.cancel();
+    // The bare loop verifies a hash made with the service's parameters (the same cost).
+    const phc = await hash(PASSWORD, { ...OWASP_ARGON2ID });
+    const devices: (string | undefined)[] = Array(clients).fill(undefined);
+    const ops: Record<Kind, (client: number) => Promise<void>> = {
+      "verify": async () => {
+        if (!(await verify(phc, PASSWORD))) throw new Error("verify failed");
+      },
+      "login (new browser)": async () => {
+        const res = await post("/auth/login", credentials);
+        if (res.status !== 200) {
+          throw new Error(`login answered ${res.status}: ${await res.text()}`);
+        }
+        await res.body?.cancel();
+      },
+      "login (known device)": async (c) => {
+        const res = await post("/auth/login", credentials, devices[c]);
+        if (res.status !== 200) {
+          throw new Error(`login answered ${res.status}: ${await res.text()}`);
+        }
+        devices[c] = cookie(res, "device") ?? devices[c];
+        await res.body?.cancel();
+      },
+    };
+    log(
+      `\nLogin: ${clients} concurrent clients, ${rounds} rounds of ${seconds} s, Argon2id ` +
+        `m=${OWASP_ARGON2ID.memoryCost},t=${OWASP_ARGON2ID.timeCost},p=${OWASP_ARGON2ID.parallelism}`,
+    );
+    for (const kind of KINDS) await load(clients, 1, ops[kind]); // warm-up
+    const samples: Record<Kind, Sample[]> = {
+      "verify": [],
+      "login (new browser)": [],
+      "login (known device)": [],
+    };
+    for (let r = 0; r < rounds; r++) {
+      for (const kind of KINDS) samples[kind].push(await load(clients, seconds, ops[kind]));
+    }
+    const commands = await countCommands();
+    log(
+      "operation".padEnd(24) + "ops/s".padStart(8) + "vs verify".padStart(11) +
+        "CPU ms/op".padStart(11) + "main ms/op".padStart(12) + "store cmds".padStart(12),
+    );
+    for (const kind of KINDS) {
+      const s = samples[kind];
+      const rate = median(s.map((x) => x.ops / x.seconds));
+      const ratio = median(
+        s.map((x, i) => (x.ops / x.seconds) / (samples.verify[i].ops / samples.verify[i].seconds)),
+      );
+      const ops = s.reduce((a, x) => a + x.ops, 0);
+      const cpu = s.reduce((a, x) => a + x.cpuMs, 0) / ops;
+      const main = s.reduce((a, x) => a + x.mainMs, 0) / ops;
+      log(
+        kind.padEnd(24) + rate.toFixed(1).padStart(8) + ratio.toFixed(3).padStart(11) +
+          cpu.toFixed(1).padStart(11) + main.toFixed(1).padStart(12) +
+          String(commands[kind]?.length ?? "-").padStart(12),
+      );
+    }
+    for (const kind of ["login (new browser)", "login (known device)"] as const) {
+      log(`${kind}: ${commands[kind].join(", ")}`);
+    }
+  } finally {
+    await service.close();
+    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+  }
+}
+
+if (import.meta.main) await benchLogin();
