@@ -15,9 +15,10 @@
  * cascade goes on, and the root concept's `cascadeDone` hook hears of it.
  */
 import { describeError } from "../utils/log.ts";
+import { freshID } from "../utils/ids.ts";
 import { AMBIGUOUS, inConceptScope } from "./bindings.ts";
 import type { ActionPattern, AnyFunction, PatternDict, Sync } from "./actions.ts";
-import { type Deadlined, DeadlineQueue } from "./deadlines.ts";
+import { type Deadlined, DeadlineQueue } from "../utils/deadlines.ts";
 import { fill, type Frame, Frames, UnboundVariableError } from "./frames.ts";
 import { Logger, Logging } from "./logging.ts";
 import { deepEqual, isDict } from "./values.ts";
@@ -251,9 +252,6 @@ export class SyncConcept {
   #flows = new Set<Flow>();
   #records = 0;
   #seq = 0;
-  /** Flow ids: a random prefix of this engine, then a counter (unique, not secret). */
-  readonly #flowPrefix: string;
-  #flowSeq = 0;
   /** Outside calls waiting on a cascade past `cascadeTimeoutMs`, one queue per value. */
   #late = new Map<number, DeadlineQueue<OutsideCall>>();
 
@@ -261,8 +259,6 @@ export class SyncConcept {
     this.logging = options.logging ?? Logging.OFF;
     this.logger = options.logger ?? new Logger();
     this.maxFlowRecords = options.maxFlowRecords ?? 100_000;
-    const bytes = crypto.getRandomValues(new Uint8Array(8));
-    this.#flowPrefix = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("") + "-";
   }
 
   /** Live flows and records (both return to 0 once every cascade has run), and syncs. */
@@ -398,7 +394,7 @@ export class SyncConcept {
 
   async #callFromOutside(info: ActionInfo, input: unknown): Promise<unknown> {
     const flow: Flow = {
-      id: this.#flowPrefix + (++this.#flowSeq).toString(36),
+      id: freshID(),
       byAction: new Map(),
       size: 0,
       failures: [],

@@ -5,7 +5,7 @@
  * once its answer is collected or its time is up); with `saveResponses`, request and response
  * are also kept, secrets redacted and keys escaped (storable.ts), in `Requesting.requests` until
  * their `expiresAt`. Every request has the same timeout, so their deadlines come in the order
- * of the requests: one queue and one timer serve them all (deadlines.ts), not a timer each.
+ * of the requests: one queue and one timer serve them all (src/utils/deadlines.ts), not a timer each.
  *
  * The engine tells this concept when a request's cascade has run (the `cascadeDone` hook), so
  * a request is answered at once, not after the timeout, when no sync handles its path (404),
@@ -15,8 +15,8 @@
  * design/syncs.md.
  */
 import type { Collection, Db } from "mongodb";
-import { base64Url } from "../../utils/ids.ts";
-import { DeadlineQueue } from "./deadlines.ts";
+import { freshID } from "../../utils/ids.ts";
+import { DeadlineQueue } from "../../utils/deadlines.ts";
 import { storable } from "./storable.ts";
 import { isStoreUnavailable, STORE_UNAVAILABLE } from "../../utils/store_errors.ts";
 
@@ -107,10 +107,6 @@ interface SavedRequest {
 
 const MAX_PATH = 2048;
 const MAX_REQUEST_ID = 128;
-/** Request ids drawn from one call to the CSPRNG. */
-const IDS_PER_DRAW = 256;
-/** Random bytes of a request id (as `freshID`). */
-const ID_BYTES = 16;
 /** What an ended entry keeps of its inputs. */
 const NO_INPUT: Record<string, unknown> = Object.freeze({});
 
@@ -125,9 +121,6 @@ export default class RequestingConcept {
   readonly #deadlines = new DeadlineQueue<Pending>((entry) => this.#expire(entry));
   /** Requests answered 504 and not yet collected, kept one more `timeoutMs`, then forgotten. */
   readonly #graces = new DeadlineQueue<Pending>((entry) => this.#drop(entry));
-  /** Random bytes for request ids, drawn `IDS_PER_DRAW` ids at a time. */
-  readonly #idBytes = new Uint8Array(ID_BYTES * IDS_PER_DRAW);
-  #idsLeft = 0;
   #indexes: Promise<void> | undefined;
 
   /** Engine hooks: the whole cascade gets `timeoutMs`, and a finished cascade is reported. */
@@ -185,7 +178,7 @@ export default class RequestingConcept {
     if (typeof path !== "string" || !path.startsWith("/") || path.length > MAX_PATH) {
       return { error: "Cannot request: path must be a string starting with /" };
     }
-    const request = this.#freshRequestId();
+    const request = freshID();
     if (this.#saveResponses) {
       await this.#ensureIndexes();
       const createdAt = this.#now();
@@ -283,19 +276,6 @@ export default class RequestingConcept {
     }
     this.#deadlines.clear();
     this.#graces.clear();
-  }
-
-  /** A fresh request id: 128 bits from the CSPRNG, base64url (as `freshID`, drawn in bulk). */
-  #freshRequestId(): string {
-    if (this.#idsLeft === 0) {
-      crypto.getRandomValues(this.#idBytes);
-      this.#idsLeft = IDS_PER_DRAW;
-    }
-    const at = ID_BYTES * --this.#idsLeft;
-    const id = base64Url(this.#idBytes.subarray(at, at + ID_BYTES));
-    // Each id's bytes are used once.
-    this.#idBytes.fill(0, at, at + ID_BYTES);
-    return id;
   }
 
   /** Records an answer; hands it to waiting collectors, which ends the entry. */

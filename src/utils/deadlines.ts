@@ -5,8 +5,8 @@
  * An idle queue does not clear its timer but unrefs it (the process may exit; when it fires
  * it finds nothing to do), and refs it again for the next item. This replaces a `setTimeout`
  * and a `clearTimeout` per item by at most one timer per deadline interval, whether items
- * overlap or come one at a time. Requesting uses two: the request timeout, and the grace a timed-out request is kept for a
- * late collector. (The engine has its own copy: a concept imports nothing of the engine.)
+ * overlap or come one at a time. The engine uses one per `cascadeTimeoutMs` value; Requesting
+ * uses two (the request timeout, and the grace a timed-out request is kept for a late collector).
  */
 
 /** An item the queue holds; `done` once it needs no deadline any more. */
