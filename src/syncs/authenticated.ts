@@ -50,9 +50,12 @@ export async function trustedDevice(
   deviceToken: unknown,
 ): Promise<string | undefined> {
   if (typeof deviceToken !== "string" || typeof username !== "string") return undefined;
-  const [known] = await DeviceTrust._recognize({ deviceToken });
+  // The two reads are independent: made together, a known device's login waits for one.
+  const [[known], [named]] = await Promise.all([
+    DeviceTrust._recognize({ deviceToken }),
+    PasswordAuthentication._getUserByUsername({ username }),
+  ]);
   if (!known) return undefined;
-  const [named] = await PasswordAuthentication._getUserByUsername({ username });
   return named && "user" in named && named.user === known.user ? known.device : undefined;
 }
 
