@@ -51,6 +51,15 @@ const CLOSE_GRACE_MS = 5000;
  */
 export const DEFAULT_MAX_CONNS = 1000;
 
+/**
+ * Each connection encodes its replies into a buffer of its own, reused from one reply to the
+ * next (a reply is written whole before the next request is read, so it is free again by then):
+ * a new `Uint8Array` costs more than encoding a small reply. A reply that needs more gets a
+ * buffer of its own, which is kept for the next ones up to this size.
+ */
+const REPLY_BUFFER = 4096;
+const REPLY_BUFFER_KEPT = 64 * 1024;
+
 async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   let offset = 0;
   while (offset < bytes.length) offset += await conn.write(bytes.subarray(offset));
@@ -214,24 +223,22 @@ export class MongoServer {
   async #serve(conn: Deno.Conn): Promise<void> {
     const connectionId = ++this.#nextConnectionId;
     const reader = new FrameReader(conn);
+    const ctx = { store: this.#store, cursors: this.cursors, connectionId, server: this };
+    let out: Uint8Array = new Uint8Array(REPLY_BUFFER);
     try {
       for (;;) {
         const frame = await reader.next();
         if (!frame || this.#stopping) break; // a request read while closing is not started
         this.#busy.add(conn);
         const request = parseMessage(frame);
-        let reply: Document;
+        let reply: Document | Promise<Document>;
         if (request.error) {
           const e = request.error;
           reply = { ok: 0, errmsg: e.message, code: e.code, codeName: e.codeName };
         } else {
           normalizeValue(request.command);
-          reply = await runCommand(request.command!, {
-            store: this.#store,
-            cursors: this.cursors,
-            connectionId,
-            server: this,
-          });
+          reply = runCommand(request.command!, ctx);
+          if (reply instanceof Promise) reply = await reply;
         }
         if (request.moreToCome) {
           this.#busy.delete(conn);
@@ -242,14 +249,17 @@ export class MongoServer {
         const encode = request.opCode === OP_QUERY ? encodeLegacyReply : encodeMsgReply;
         let bytes: Uint8Array;
         try {
-          bytes = encode(requestId, request.requestId, reply);
+          bytes = encode(requestId, request.requestId, reply, out);
         } catch (e) {
           bytes = encode(requestId, request.requestId, {
             ok: 0,
             errmsg: `Cannot send reply: ${(e as Error).message}`,
             code: 10334,
             codeName: "BSONObjectTooLarge",
-          });
+          }, out);
+        }
+        if (bytes.buffer !== out.buffer && bytes.buffer.byteLength <= REPLY_BUFFER_KEPT) {
+          out = new Uint8Array(bytes.buffer);
         }
         await writeAll(conn, bytes);
         this.#busy.delete(conn);

@@ -4,6 +4,7 @@
  */
 import type { Document } from "bson";
 import { mongoError } from "../errors.ts";
+import type { Store } from "../storage/types.ts";
 import { aggregate } from "./aggregate.ts";
 import { buildInfo } from "./buildInfo.ts";
 import type { Command, CommandContext } from "./context.ts";
@@ -83,11 +84,15 @@ export function commandName(cmd: Document): string | undefined {
   return undefined;
 }
 
-/** Runs one command document; never throws. */
-export async function runCommand(
+/**
+ * Runs one command document; never throws. A read that its handler answers synchronously is
+ * answered synchronously (no promise, no microtask between running it and sending its reply);
+ * a write resolves once `store.durable()` has.
+ */
+export function runCommand(
   cmd: Document,
   ctx: Omit<CommandContext, "db">,
-): Promise<Document> {
+): Document | Promise<Document> {
   const name = commandName(cmd);
   const handler = name === undefined
     ? undefined
@@ -111,15 +116,26 @@ export async function runCommand(
       codeName: "InvalidNamespace",
     };
   }
-  let reply: Document;
+  let reply: Document | Promise<Document>;
   try {
-    reply = await handler.run(cmd, { ...ctx, db });
+    reply = handler.run(cmd, { ...ctx, db });
   } catch (e) {
     reply = errorReply(e);
   }
-  if (handler.write) {
+  if (!handler.write && !(reply instanceof Promise)) return reply;
+  return settle(reply, handler.write ? ctx.store : undefined);
+}
+
+/** Awaits a handler's reply, then (after a write) the store's durability. */
+async function settle(reply: Document | Promise<Document>, written?: Store): Promise<Document> {
+  try {
+    reply = await reply;
+  } catch (e) {
+    reply = errorReply(e);
+  }
+  if (written) {
     try {
-      await ctx.store.durable();
+      await written.durable();
     } catch (e) {
       return errorReply(e);
     }

@@ -116,6 +116,20 @@ Deno.test("encodeMsgReply() and encodeLegacyReply() frame a document", () => {
   assert.deepEqual(BSON.deserialize(r.subarray(36)), { ok: 1 });
 });
 
+Deno.test("encodeMsgReply() and encodeLegacyReply() reuse a given buffer, whatever it held", () => {
+  const into = new Uint8Array(4096).fill(0xff);
+  for (const encode of [encodeMsgReply, encodeLegacyReply]) {
+    const fresh = encode(7, 3, { n: 1, ok: 1 });
+    const reused = encode(7, 3, { n: 1, ok: 1 }, into);
+    assert.equal(reused.buffer, into.buffer);
+    assert.deepEqual(Uint8Array.from(reused), Uint8Array.from(fresh));
+  }
+  // Too small a buffer: a new one.
+  const big = encodeMsgReply(1, 0, { a: "x".repeat(10_000) }, into);
+  assert.notEqual(big.buffer, into.buffer);
+  assert.equal(BSON.deserialize(big.subarray(21)).a.length, 10_000);
+});
+
 function source(chunks: Uint8Array[]) {
   return {
     read(p: Uint8Array): Promise<number | null> {

@@ -166,13 +166,19 @@ export function parseMessage(frame: Uint8Array): Request {
   throw new ProtocolError(`unsupported opCode ${opCode}`);
 }
 
+function putInt32(b: Uint8Array, at: number, v: number): void {
+  b[at] = v;
+  b[at + 1] = v >> 8;
+  b[at + 2] = v >> 16;
+  b[at + 3] = v >> 24;
+}
+
 /** Fills in a frame's header; the frame is `bytes`, whole. */
 function writeHeader(bytes: Uint8Array, requestId: number, responseTo: number, opCode: number) {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, HEADER_SIZE);
-  view.setInt32(0, bytes.length, true);
-  view.setInt32(4, requestId, true);
-  view.setInt32(8, responseTo, true);
-  view.setInt32(12, opCode, true);
+  putInt32(bytes, 0, bytes.length);
+  putInt32(bytes, 4, requestId);
+  putInt32(bytes, 8, responseTo);
+  putInt32(bytes, 12, opCode);
 }
 
 /** The OP_MSG prefix: flagBits (0), then a kind-0 section's kind byte (0). */
@@ -180,9 +186,19 @@ const MSG_PREFIX_SIZE = 5;
 /** The OP_REPLY prefix: responseFlags, cursorID (0), startingFrom, numberReturned. */
 const LEGACY_PREFIX_SIZE = 20;
 
-/** An OP_MSG reply carrying `doc` as its body (written in place behind the header). */
-export function encodeMsgReply(requestId: number, responseTo: number, doc: Document): Uint8Array {
-  const bytes = serializeReply(doc, HEADER_SIZE + MSG_PREFIX_SIZE); // the prefix is all zeros
+/**
+ * An OP_MSG reply carrying `doc` as its body (written in place behind the header), in `into`
+ * when given and large enough (the caller's reusable buffer: the frame is valid until its next
+ * use).
+ */
+export function encodeMsgReply(
+  requestId: number,
+  responseTo: number,
+  doc: Document,
+  into?: Uint8Array,
+): Uint8Array {
+  const bytes = serializeReply(doc, HEADER_SIZE + MSG_PREFIX_SIZE, into);
+  bytes.fill(0, HEADER_SIZE, HEADER_SIZE + MSG_PREFIX_SIZE); // flagBits 0, a kind-0 section
   writeHeader(bytes, requestId, responseTo, OP_MSG);
   return bytes;
 }
@@ -192,10 +208,12 @@ export function encodeLegacyReply(
   requestId: number,
   responseTo: number,
   doc: Document,
+  into?: Uint8Array,
 ): Uint8Array {
-  const bytes = serializeReply(doc, HEADER_SIZE + LEGACY_PREFIX_SIZE);
+  const bytes = serializeReply(doc, HEADER_SIZE + LEGACY_PREFIX_SIZE, into);
+  bytes.fill(0, HEADER_SIZE, HEADER_SIZE + LEGACY_PREFIX_SIZE);
   writeHeader(bytes, requestId, responseTo, OP_REPLY);
-  new DataView(bytes.buffer, bytes.byteOffset).setInt32(HEADER_SIZE + 16, 1, true);
+  putInt32(bytes, HEADER_SIZE + 16, 1); // numberReturned
   return bytes;
 }
 

@@ -32,12 +32,13 @@ function isPlainObject(v: object): v is Document {
 /** A growing buffer with BSON's little pieces, little-endian. */
 class Writer {
   buf: Uint8Array;
-  #view: DataView;
+  /** Over `buf`, made on the first double written. */
+  #view?: DataView;
   at: number;
 
-  constructor(size: number, at: number) {
-    this.buf = new Uint8Array(size);
-    this.#view = new DataView(this.buf.buffer);
+  /** Writes into `into` when given (growing into a new buffer if it fills up). */
+  constructor(size: number, at: number, into?: Uint8Array) {
+    this.buf = into && into.length >= size ? into : new Uint8Array(size);
     this.at = at;
   }
 
@@ -49,7 +50,7 @@ class Writer {
     const bigger = new Uint8Array(Math.max(this.at + n, this.buf.length * 2));
     bigger.set(this.buf.subarray(0, this.at));
     this.buf = bigger;
-    this.#view = new DataView(bigger.buffer);
+    this.#view = undefined;
   }
 
   byte(b: number): void {
@@ -80,6 +81,7 @@ class Writer {
 
   f64(v: number): void {
     this.room(8);
+    this.#view ??= new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
     this.#view.setFloat64(this.at, v, true);
     this.at += 8;
   }
@@ -223,16 +225,17 @@ function rawBytes(batch: unknown[]): number {
 }
 
 /**
- * The BSON bytes of a reply, after `reserve` bytes left free at the start (where a frame's
- * header goes). See the module comment.
+ * The BSON bytes of a reply, after `reserve` bytes at the start left for a frame's header (zeros
+ * in a new buffer, untouched in `into`), written into `into` when it has room (see the module
+ * comment).
  */
-export function serializeReply(reply: Document, reserve = 0): Uint8Array {
+export function serializeReply(reply: Document, reserve = 0, into?: Uint8Array): Uint8Array {
   const cursor = reply.cursor;
   const batch = cursor !== null && typeof cursor === "object"
     ? ((cursor as Document).firstBatch ?? (cursor as Document).nextBatch)
     : undefined;
   const raw = Array.isArray(batch) ? rawBytes(batch) : 0;
-  const w = new Writer(reserve + raw + 256, reserve);
+  const w = new Writer(reserve + raw + 256, reserve, into);
   if (raw === 0) writeDocument(w, reply);
   else {
     // The reply's own fields, then the cursor's, with the batch's stored documents as they are.
