@@ -337,7 +337,8 @@ Deno.test("POST /api/auth/login costs one verification and a bounded number of s
     assert.equal(known.verifications, 1);
     assert.deepEqual(known.commands, {
       "find DeviceTrust.devices": 1, // recognise the device
-      "find PasswordAuthentication.users": 2, // the username's user; authenticate
+      // authenticate (the username's user was read at an earlier login and is remembered)
+      "find PasswordAuthentication.users": 1,
       "findAndModify RateLimiting.windows": 1, // take: the device's key
       "find Sessioning.epoch": 1,
       "insert Sessioning.sessions": 1,

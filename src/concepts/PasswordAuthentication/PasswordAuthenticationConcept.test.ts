@@ -173,6 +173,11 @@ Deno.test("_getUsername() remembers a username it read, never an unknown user", 
     // this concept never does itself: it has no delete).
     await rawUsers(db).deleteOne({ _id: "later-1" as ID });
     assert.deepEqual(await c._getUsername({ user: "later-1" as ID }), [{ username: "fern" }]);
+    // The other way too, for any spelling of the name; an unknown name is not remembered.
+    assert.deepEqual(await c._getUserByUsername({ username: "FERN" }), [{ user: "later-1" }]);
+    assert.deepEqual(await c._getUserByUsername({ username: "gail" }), []);
+    await c.register({ username: "gail", password: PW, user: "later-2" as ID });
+    assert.deepEqual(await c._getUserByUsername({ username: "gail" }), [{ user: "later-2" }]);
   }));
 
 Deno.test("register() refuses a username taken in any case or width", () =>

@@ -116,12 +116,13 @@ export default class PasswordAuthenticationConcept {
   readonly #hasher: PasswordHasher;
   #dummy?: Promise<string>;
   /**
-   * Usernames read by `_getUsername`, by user (at most `USERNAME_MEMO` of them, oldest dropped
-   * first). Sound because a user's username never changes and no user is ever removed: this
-   * concept has no rename and no delete. Adding either means dropping this memo (every node
-   * holds one). An unknown user is never remembered.
+   * Users and usernames the queries read, both ways (at most `USERNAME_MEMO` pairs, oldest
+   * dropped first). Sound because a user's username never changes and no user is ever removed:
+   * this concept has no rename and no delete. Adding either means dropping this memo (every node
+   * holds one). An unknown user or username is never remembered.
    */
   readonly #usernames = new Map<ID, string>();
+  readonly #usersByName = new Map<string, ID>();
 
   constructor(db: Db, options: PasswordAuthenticationOptions = {}) {
     this.#db = db;
@@ -329,7 +330,7 @@ export default class PasswordAuthenticationConcept {
    *
    * The user's normalised username: `[{ username }]`, or `[]` for an unknown user;
    * `[{ error }]` for a malformed user id. A username read once is remembered (it never changes):
-   * one store read per user and process, not per call.
+   * one store read per user and process, not per call (and `_getUserByUsername` shares the memo).
    */
   async _getUsername(
     input: { user: ID },
@@ -340,11 +341,20 @@ export default class PasswordAuthenticationConcept {
     await this.#ready();
     const doc = await findOneDocument(this.#db, this.#users, { _id: input.user }, { username: 1 });
     if (!doc) return [];
-    if (this.#usernames.size >= USERNAME_MEMO) {
-      this.#usernames.delete(this.#usernames.keys().next().value as ID);
-    }
-    this.#usernames.set(input.user, doc.username);
+    this.#remember(doc._id, doc.username);
     return [{ username: doc.username }];
+  }
+
+  /** Remembers that `user` is called `username` (see `#usernames`). */
+  #remember(user: ID, username: string): void {
+    if (this.#usernames.has(user)) return;
+    if (this.#usernames.size >= USERNAME_MEMO) {
+      const [oldUser, oldName] = this.#usernames.entries().next().value as [ID, string];
+      this.#usernames.delete(oldUser);
+      this.#usersByName.delete(oldName);
+    }
+    this.#usernames.set(user, username);
+    this.#usersByName.set(username, user);
   }
 
   /**
@@ -358,8 +368,12 @@ export default class PasswordAuthenticationConcept {
   ): Promise<Array<{ user: ID } | { error: string }>> {
     const username = isDict(input) ? normalizeUsername(input.username) : undefined;
     if (username === undefined) return [{ error: Errors.GET_USER_INVALID }];
+    const known = this.#usersByName.get(username);
+    if (known !== undefined) return [{ user: known }];
     await this.#ready();
-    const doc = await this.#users.findOne({ username }, { projection: { _id: 1 } });
-    return doc ? [{ user: doc._id }] : [];
+    const doc = await findOneDocument(this.#db, this.#users, { username }, { _id: 1, username: 1 });
+    if (!doc) return [];
+    this.#remember(doc._id, doc.username);
+    return [{ user: doc._id }];
   }
 }
