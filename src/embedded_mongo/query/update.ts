@@ -314,6 +314,26 @@ function simpleSet(doc: Document, modifier: Document): Document | undefined {
   return idFirst(out);
 }
 
+/**
+ * `$inc` by plain numbers of top-level fields that hold plain numbers or are missing, and nothing
+ * else (what a rate-limit window's count gets): done here as mingo's updater would (a missing
+ * field takes the increment, appended), without setting up mingo's updater, which copies its
+ * operator tables on every call (~0.2 ms); undefined otherwise.
+ */
+export function simpleInc(doc: Document, modifier: Document): Document | undefined {
+  const ops = Object.keys(modifier);
+  if (ops.length !== 1 || ops[0] !== "$inc" || !isObject(modifier.$inc)) return undefined;
+  const fields = Object.entries(modifier.$inc);
+  const plain = fields.every(([k, v]) =>
+    typeof v === "number" && k !== "" && !k.includes(".") && k[0] !== "$" &&
+    (Object.hasOwn(doc, k) ? typeof doc[k] === "number" : true)
+  );
+  if (!plain) return undefined;
+  const out = cloneDocument(doc);
+  for (const [k, v] of fields) out[k] = Object.hasOwn(out, k) ? out[k] + v : v;
+  return idFirst(out);
+}
+
 /** MongoDB's error for what mingo's updater throws. */
 function updaterError(e: unknown): CommandError {
   if (e instanceof CommandError) return e;
@@ -330,7 +350,7 @@ function applyOperators(
   options: { filter?: Document; arrayFilters?: Document[]; insert?: boolean },
 ): Document {
   const modifier = modifierFor(doc, update, !!options.insert);
-  const fast = options.insert ? undefined : simpleSet(doc, modifier);
+  const fast = options.insert ? undefined : simpleSet(doc, modifier) ?? simpleInc(doc, modifier);
   if (fast) return fast;
   const out = cloneDocument(doc);
   checkTargets(out, modifier);
