@@ -638,7 +638,13 @@ export class SyncConcept {
    * `Frames` when the sync has a `where` (which receives them), else a plain array.
    */
   #match(sync: CompiledSync, index: number, record: ActionRecord): Frame[] | undefined {
-    let first = matchRecord(sync.when[index], record, NO_BINDINGS);
+    const when = sync.when;
+    // A pattern whose action the flow has not run cannot match: no need to match this record
+    // (an outside call of an action many route syncs join on, such as a touch, meets this).
+    for (let j = 0; j < when.length; j++) {
+      if (j !== index && !record.flow.byAction.has(when[j].action)) return undefined;
+    }
+    let first = matchRecord(when[index], record, NO_BINDINGS);
     if (!first) return undefined;
     if (first === NO_BINDINGS) first = {};
     if (sync.when.length === 1) {
