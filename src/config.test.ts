@@ -22,7 +22,7 @@ Deno.test("loadConfig() gives the documented defaults for an empty environment",
     savedTtlMs: 86_400_000,
   });
   assert.deepEqual(c.http, { cookieSecure: true, appOrigins: [], trustProxy: false });
-  assert.deepEqual(c.login, { maxFailures: 10, windowMs: 600_000 });
+  assert.deepEqual(c.login, { maxFailures: 10, windowMs: 600_000, hashConcurrency: undefined });
   assert.equal(c.syncLogging, "off");
 });
 
@@ -45,6 +45,7 @@ Deno.test("loadConfig() reads every variable it documents", () => {
     TRUST_PROXY: "yes",
     LOGIN_MAX_FAILURES: "5",
     LOGIN_WINDOW: "15m",
+    PASSWORD_HASH_CONCURRENCY: "3",
     SYNC_LOGGING: "TRACE",
     SUDO_TTL: "5m",
     ADMIN_USERNAMES: " alice, Bob ,alice,,",
@@ -72,7 +73,7 @@ Deno.test("loadConfig() reads every variable it documents", () => {
     appOrigins: ["https://app.example.com", "http://localhost:5173"],
     trustProxy: true,
   });
-  assert.deepEqual(c.login, { maxFailures: 5, windowMs: 900_000 });
+  assert.deepEqual(c.login, { maxFailures: 5, windowMs: 900_000, hashConcurrency: 3 });
   assert.equal(c.syncLogging, "trace");
 });
 
@@ -90,6 +91,7 @@ Deno.test("loadConfig() names the variable of a bad setting", () => {
     [{ APP_ORIGIN: "https://app.example.com/path" }, "APP_ORIGIN"],
     [{ APP_ORIGIN: "not a url" }, "APP_ORIGIN"],
     [{ LOGIN_MAX_FAILURES: "0" }, "LOGIN_MAX_FAILURES"],
+    [{ PASSWORD_HASH_CONCURRENCY: "0" }, "PASSWORD_HASH_CONCURRENCY"],
     [{ SYNC_LOGGING: "loud" }, "SYNC_LOGGING"],
   ];
   for (const [env, variable] of bad) {

@@ -55,6 +55,8 @@ export interface Config {
   login: {
     maxFailures: number;
     windowMs: number;
+    /** Argon2id hashings and verifications at once (PASSWORD_HASH_CONCURRENCY); default: CPUs. */
+    hashConcurrency?: number;
   };
   /** The sync engine's log level. */
   syncLogging: "off" | "trace" | "verbose";
@@ -261,6 +263,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         return v === undefined ? 10 : parseInteger("LOGIN_MAX_FAILURES", v, 1, 1_000_000);
       })(),
       windowMs: duration("LOGIN_WINDOW", 10 * UNITS.m),
+      hashConcurrency: (() => {
+        const v = get("PASSWORD_HASH_CONCURRENCY");
+        return v === undefined ? undefined : parseInteger("PASSWORD_HASH_CONCURRENCY", v, 1, 256);
+      })(),
     },
     syncLogging,
     metrics,

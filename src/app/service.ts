@@ -6,6 +6,7 @@
 import type { Db } from "mongodb";
 import type { Config } from "../config.ts";
 import { Logging } from "../engine/mod.ts";
+import { argon2HasherWith } from "../concepts/PasswordAuthentication/hashing.ts";
 import { answerHeadersFor } from "../http/security_headers.ts";
 import { createApp, type HealthCheck } from "../http/app.ts";
 import { MAX_BODY_BYTES } from "../http/body.ts";
@@ -115,6 +116,9 @@ export async function startService(
         onEvent: (event) => observeSession(event),
       },
       rateLimiting: { limit: config.login.maxFailures, windowMs: config.login.windowMs },
+      // Argon2id runs on threads of its own: bounded, so a login flood cannot starve the event
+      // loop (and with it the store's connections) of CPU.
+      passwordAuthentication: { hasher: argon2HasherWith(config.login.hashConcurrency) },
       // Administrators' actions: who, what, to whom and when (ids only, never a token).
       auditLog: {
         onRecord: (entry) =>

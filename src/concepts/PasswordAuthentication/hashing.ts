@@ -30,12 +30,53 @@ export interface PasswordHasher {
   verify(phc: string, password: string): Promise<boolean>;
 }
 
-/** The real hasher: Argon2id (the library's default algorithm), version 0x13, 16-byte salt. */
-export const argon2Hasher: PasswordHasher = {
-  hash: (password, { memoryCost, timeCost, parallelism }) =>
-    hash(password, { memoryCost, timeCost, parallelism }),
-  verify: (phc, password) => verify(phc, password),
-};
+/**
+ * Runs at most `limit` of the tasks given to it at once; the others wait, first come first
+ * served.
+ */
+export function limitConcurrency(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
+  if (!Number.isSafeInteger(limit) || limit < 1) {
+    throw new RangeError("Cannot limit concurrency: the limit must be a whole number from 1");
+  }
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  return async (task) => {
+    if (active < limit) active++;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    try {
+      return await task();
+    } finally {
+      // The slot passes to the next waiter, or is freed.
+      const next = waiting.shift();
+      if (next) next();
+      else active--;
+    }
+  };
+}
+
+/** Hashings at once by default: one per CPU. */
+export function defaultHashConcurrency(): number {
+  return Math.max(1, navigator.hardwareConcurrency || 1);
+}
+
+/**
+ * The real hasher: Argon2id (the library's default algorithm), version 0x13, 16-byte salt, with
+ * at most `maxConcurrent` hashings or verifications at once. The library runs each on a thread of
+ * its own, as many as are asked for: a flood of logins (50 at once) then starved the event loop
+ * of CPU until the driver's server monitor timed out (1 s) and cleared the connection pool,
+ * failing the store operations in flight. Past the limit, calls wait their turn.
+ */
+export function argon2HasherWith(maxConcurrent = defaultHashConcurrency()): PasswordHasher {
+  const limited = limitConcurrency(maxConcurrent);
+  return {
+    hash: (password, { memoryCost, timeCost, parallelism }) =>
+      limited(() => hash(password, { memoryCost, timeCost, parallelism })),
+    verify: (phc, password) => limited(() => verify(phc, password)),
+  };
+}
+
+/** The real hasher with one hashing at a time per CPU (`argon2HasherWith`). */
+export const argon2Hasher: PasswordHasher = argon2HasherWith();
 
 /** Throws a RangeError unless `params` are integers the library accepts. */
 export function checkParams(params: Argon2Params): Argon2Params {
