@@ -297,7 +297,8 @@ export function serveHttp(options: HttpServerOptions): HttpServer {
         text: list.map(([name, value]) => `${name}: ${value}\r\n`).join(""),
         names: new Set(list.map(([name]) => name.toLowerCase())),
       };
-      renderedLists.set(list, r);
+      // Lists made afresh for each answer are rendered each time, not remembered without end.
+      if (renderedLists.size < 64) renderedLists.set(list, r);
     }
     return r;
   };
