@@ -66,7 +66,8 @@ function cpuSeconds(pid: number): number {
 /** Starts a process pinned to CPU 0 (when possible); resolves once it printed `ready`. */
 function spawn(cmd: string[], env: Record<string, string>, ready: RegExp, pin: boolean) {
   const [command, ...args] = pin ? ["taskset", "-c", "0", ...cmd] : cmd;
-  return startChild(command, args, { env, ready, timeoutMs: 60_000 });
+  // Only the output's tail is kept: the service logs every request.
+  return startChild(command, args, { env, ready, timeoutMs: 60_000, keepLast: 65_536 });
 }
 
 /** One wrk run; `null` when wrk completed nothing. */

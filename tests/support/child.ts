@@ -23,6 +23,11 @@ export interface ChildOptions {
   ready: RegExp;
   /** Default 20 s. */
   timeoutMs?: number;
+  /**
+   * Keep only the last this many characters of output once started (a benchmarked server's
+   * access log would otherwise pile up in this process); default: everything.
+   */
+  keepLast?: number;
 }
 
 export async function startChild(
@@ -46,12 +51,21 @@ export async function startChild(
   });
   let found!: (m: RegExpExecArray) => void;
   const ready = new Promise<RegExpExecArray>((r) => found = r);
+  let started = false;
+  const keepLast = options.keepLast;
   const pump = async (stream: ReadableStream<Uint8Array>) => {
     const decoder = new TextDecoder();
     for await (const chunk of stream) {
       text += decoder.decode(chunk, { stream: true });
-      const m = options.ready.exec(text);
-      if (m) found(m);
+      if (!started) {
+        const m = options.ready.exec(text);
+        if (m) {
+          started = true;
+          found(m);
+        }
+      } else if (keepLast !== undefined && text.length > 2 * keepLast) {
+        text = text.slice(-keepLast);
+      }
     }
   };
   const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
