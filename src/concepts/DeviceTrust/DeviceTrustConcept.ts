@@ -8,7 +8,7 @@
 import type { Collection, Db } from "mongodb";
 import type { ID } from "../../utils/types.ts";
 import { hashSecret, newToken, parseToken, secretMatches } from "../../utils/token.ts";
-import { integerOption, isDict, isUserId, once, USER_RULE } from "../shared.ts";
+import { findOneDocument, integerOption, isDict, isUserId, once, USER_RULE } from "../shared.ts";
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -32,12 +32,14 @@ interface DeviceDoc {
 }
 
 export default class DeviceTrustConcept {
+  readonly #db: Db;
   readonly #devices: Collection<DeviceDoc>;
   readonly #clock: () => Date | number;
   readonly #ttlMs: number;
   readonly #maxPerUser: number;
 
   constructor(db: Db, options: DeviceTrustOptions = {}) {
+    this.#db = db;
     this.#devices = db.collection<DeviceDoc>("DeviceTrust.devices");
     this.#clock = options.now ?? (() => Date.now());
     this.#ttlMs = integerOption("DeviceTrust", "ttlMs", options.ttlMs, 180 * DAY);
@@ -136,7 +138,7 @@ export default class DeviceTrustConcept {
     const parsed = isDict(input) ? parseToken(input.deviceToken) : undefined;
     if (!parsed) return [];
     await this.#ready();
-    const doc = await this.#devices.findOne({ _id: parsed.id });
+    const doc = await findOneDocument(this.#db, this.#devices, { _id: parsed.id });
     if (!doc || !secretMatches(parsed.secret, doc.hash)) return [];
     if (!(doc.expiresAt instanceof Date) || doc.expiresAt.getTime() <= this.#now().getTime()) {
       return [];

@@ -246,7 +246,9 @@ export default class PasswordAuthenticationConcept {
     // No length minimum here: a policy raised later must not lock out older passwords.
     if (username === undefined || password === undefined || password === "") return invalid;
     await this.#ready();
-    const doc = await this.#users.findOne({ username }, { projection: { _id: 1, hash: 1 } });
+    // The whole record (small): the store answers a whole-document lookup by a unique key from
+    // its index, a projection through its general path.
+    const doc = await findOneDocument(this.#db, this.#users, { username });
     if (!doc) {
       await this.#hasher.verify(await this.#dummyHash(), password);
       return invalid;

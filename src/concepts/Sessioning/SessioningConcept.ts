@@ -256,11 +256,11 @@ export default class SessioningConcept {
    *   `deleteAllForUser` and `deleteOthers` raises. A login calls `begin` before it verifies the
    *   credential and hands the epoch to `create`, which refuses to start the session if the user's
    *   sessions were ended after that. (An action rather than a query so that its result is a
-   *   record that the login's later steps join on.) One `findOne`.
+   *   record that the login's later steps join on.) One `find`.
    */
   async begin(_input: Empty = {}): Promise<{ epoch: number }> {
     await this.#ready();
-    const doc = await this.#epoch.findOne({ _id: EPOCH_ID });
+    const doc = await findOneDocument(this.#db, this.#epoch, { _id: EPOCH_ID });
     return { epoch: typeof doc?.value === "number" ? doc.value : 0 };
   }
 
@@ -334,7 +334,7 @@ export default class SessioningConcept {
       if (epoch !== undefined) {
         // Read after the insert: an ending that raised the epoch before this read is seen here;
         // one that raises it after will find the session (it deletes after raising).
-        const ended = await this.#users.findOne({ _id: user });
+        const ended = await findOneDocument(this.#db, this.#users, { _id: user });
         if (ended && typeof ended.endedAt === "number" && ended.endedAt > epoch) {
           await this.#sessions.deleteOne({ _id: id, hash });
           return { error: ENDED_DURING_LOGIN };
