@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
+import { MongoClient } from "mongodb";
 import { serverUrl, testDb } from "../../tests/support/test_db.ts";
-import { getDb, SOCKET_NAME } from "./database.ts";
+import { startEmbeddedMongo } from "../embedded_mongo/mod.ts";
+import { connectEmbedded, getDb, SOCKET_NAME } from "./database.ts";
 import { memoryLogger } from "../utils/log.ts";
 
 Deno.test("getDb() passes clientOptions to the driver and the embedded server's events to the logger", async () => {
@@ -52,4 +54,84 @@ Deno.test({
   await db.collection("c").insertOne({ _id: 1 as never });
   await client.close();
   assert.throws(() => Deno.statSync(folder), Deno.errors.NotFound);
+});
+
+/** An embedded server in a fresh private folder; `remove()` deletes the folder. */
+async function embeddedServer(storage?: Parameters<typeof startEmbeddedMongo>[0]["storage"]) {
+  const dir = await Deno.makeTempDir({ prefix: "inproc-" });
+  const server = await startEmbeddedMongo({
+    socketPath: `${dir}/${SOCKET_NAME}`,
+    dataDir: storage ? dir : undefined,
+    storage,
+  });
+  return { server, remove: () => Deno.remove(dir, { recursive: true }) };
+}
+
+Deno.test("connectEmbedded(): the client's commands go through in-process connections, not the socket", async () => {
+  const { server, remove } = await embeddedServer();
+  let opened = 0;
+  let replies = 0;
+  const connectInProcess = server.connectInProcess;
+  server.connectInProcess = () => {
+    opened++;
+    const stream = connectInProcess();
+    stream.on("data", () => replies++);
+    return stream;
+  };
+  const client = await connectEmbedded(server, undefined, remove);
+  try {
+    const coll = client.db("t").collection<{ _id: number }>("c");
+    await Promise.all(Array.from({ length: 20 }, (_, i) => coll.insertOne({ _id: i })));
+    const before = replies;
+    for (let i = 0; i < 20; i++) assert.ok(await coll.findOne({ _id: i }));
+    assert.ok(opened >= 1, "no in-process connection was made");
+    assert.ok(replies - before >= 20, `${replies - before} replies in process for 20 finds`);
+    // The socket stays for other clients: a client of its own on the URL works too.
+    const other = new MongoClient(server.url);
+    try {
+      assert.equal(await other.db("t").collection("c").countDocuments(), 20);
+    } finally {
+      await other.close();
+    }
+  } finally {
+    await client.close();
+  }
+});
+
+Deno.test("connectEmbedded(): a command the store never answers fails after socketTimeoutMS, and the client goes on", async () => {
+  let stall = false;
+  const stalled: Array<() => void> = [];
+  const { server, remove } = await embeddedServer({
+    fsync: "always",
+    openJournal: (path) => {
+      const file = Deno.openSync(path, { append: true, create: true, mode: 0o600 });
+      return {
+        writeSync: (bytes: Uint8Array) => file.writeSync(bytes),
+        truncateSync: (length?: number) => file.truncateSync(length),
+        syncData: () =>
+          stall ? new Promise<void>((resolve) => stalled.push(resolve)) : file.syncData(),
+        syncDataSync: () => file.syncDataSync(),
+        statSync: () => file.statSync(),
+        close: () => file.close(),
+      };
+    },
+  });
+  const client = await connectEmbedded(server, { socketTimeoutMS: 300 }, remove);
+  try {
+    const coll = client.db("t").collection<{ _id: number }>("c");
+    await coll.insertOne({ _id: 1 });
+    stall = true; // the next write waits for an fsync that never ends
+    const started = Date.now();
+    await assert.rejects(coll.insertOne({ _id: 2 }), (e: Error) => {
+      assert.equal(e.name, "MongoNetworkTimeoutError");
+      return true;
+    });
+    const took = Date.now() - started;
+    assert.ok(took >= 250 && took < 5000, `failed after ${took} ms`);
+    stall = false;
+    assert.deepEqual(await coll.findOne({ _id: 1 }), { _id: 1 });
+  } finally {
+    for (const release of stalled) release(); // lets the store close
+    await client.close();
+  }
 });

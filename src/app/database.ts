@@ -6,10 +6,15 @@
  * to an embedded MongoDB-compatible server started in this process and persisted to `DATA_DIR`.
  * That server has no authentication, so it opens no TCP port at all: it listens on a Unix socket
  * inside `DATA_DIR` (`<DATA_DIR>/mongod.sock`, mode 0600, in a folder made 0700), which only this
- * user can open. `connectEmbedded` is shared with the tests' `testDb()` (tests/support/test_db.ts).
+ * user can open. The service's own client does not use that socket: its connections are made in
+ * process (`inProcessConnections`), and the socket is there for other nodes and tools.
+ * `connectEmbedded` is shared with the tests' `testDb()` (tests/support/test_db.ts).
  */
 import { resolve } from "node:path";
+import type { Duplex } from "node:stream";
 import { type Db, MongoClient, type MongoClientOptions } from "mongodb";
+// The driver's connection class, for `connectionType` below (the driver does not export it).
+import { Connection as DriverConnection } from "mongodb/lib/cmap/connection.js";
 import { describeEvent, type EmbeddedMongo, startEmbeddedMongo } from "../embedded_mongo/mod.ts";
 import type { Logger } from "../utils/log.ts";
 
@@ -81,7 +86,34 @@ export async function getDb(settings: DbSettings): Promise<Connection> {
   });
 }
 
-/** A client connected to `server`; `client.close()` also stops the server, then runs `after`. */
+/**
+ * The driver's `connectionType` option for a client in the process of `server`: the driver's
+ * own connection class, given an in-process stream (`server.connectInProcess()`) in place of
+ * the socket it opened. Everything above the socket is the driver's: handshake, pool, monitor,
+ * timeouts, the wire messages themselves. What goes is the socket's cost, about 15 us of CPU a
+ * command under load and 85 us one at a time (two writes, two reads, two event-loop wake-ups).
+ *
+ * The driver opens its socket (to `server.url`) before making the connection, so each pooled
+ * connection also makes, and at once closes, one socket connection: the socket is checked to
+ * work, and it is not used. `connectionType` is internal to the driver (it is in its options
+ * table, but not in its published types); the driver is pinned, and src/app/database.test.ts
+ * fails if a new version stops honouring it.
+ */
+function inProcessConnections(server: EmbeddedMongo): MongoClientOptions {
+  const Base = DriverConnection as new (stream: Duplex, options: unknown) => object;
+  class InProcessConnection extends Base {
+    constructor(socket: Duplex, options: unknown) {
+      socket.destroy();
+      super(server.connectInProcess(), options);
+    }
+  }
+  return { connectionType: InProcessConnection } as MongoClientOptions;
+}
+
+/**
+ * A client connected to `server` from this process, through in-process connections (see
+ * `inProcessConnections`); `client.close()` also stops the server, then runs `after`.
+ */
 export async function connectEmbedded(
   server: EmbeddedMongo,
   options?: MongoClientOptions,
@@ -94,7 +126,7 @@ export async function connectEmbedded(
       await after?.();
     }
   };
-  const client = new MongoClient(server.url, options);
+  const client = new MongoClient(server.url, { ...options, ...inProcessConnections(server) });
   try {
     await client.connect();
   } catch (e) {

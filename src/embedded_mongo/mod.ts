@@ -3,8 +3,10 @@
  * persisted to `dataDir`) and serves it over the MongoDB wire protocol, so the official driver
  * connects to it with an ordinary `mongodb://` URL. It listens either on a Unix domain socket
  * (`socketPath`: mode 0600, the private way) or on TCP loopback (`port`); never on an address
- * another machine can reach, since it has no authentication (see `listen.ts`).
+ * another machine can reach, since it has no authentication (see `listen.ts`). A client in the
+ * same process may skip the socket: `connectInProcess()`.
  */
+import type { Duplex } from "node:stream";
 import { listen } from "./listen.ts";
 import { MongoServer } from "./server.ts";
 import { openStore, type StoreOptions } from "./storage/mod.ts";
@@ -38,6 +40,12 @@ export interface EmbeddedMongo {
   socketPath?: string;
   /** The TCP port, when listening on TCP. */
   port?: number;
+  /**
+   * A new connection from inside this process, without a socket: a stream to use as a driver's
+   * socket (see `in_process.ts`). It counts against `maxConns`; over it, or once closing, the
+   * stream comes back already destroyed.
+   */
+  connectInProcess(): Duplex;
   /** Stops serving (the socket file is removed), then closes the store (data flushed). Idempotent. */
   close(): Promise<void>;
 }
@@ -72,6 +80,7 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions): Promise
       url: where.url,
       socketPath: where.socketPath,
       port: where.port,
+      connectInProcess: () => server.connectInProcess(),
       close() {
         closing ??= (async () => {
           try {

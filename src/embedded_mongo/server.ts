@@ -4,6 +4,9 @@
  * concurrently. A broken frame closes only its connection; a bad command gets an `ok: 0` reply.
  * It also owns the open cursors (reaped after 10 idle minutes) and the TTL monitor.
  *
+ * Besides the listener, `connectInProcess()` gives a connection from inside this process without
+ * a socket (see `in_process.ts`), served by the same loop.
+ *
  * Hostile or plentiful clients: at most `maxConns` connections are served at once (like mongod's
  * `net.maxIncomingConnections`; by default 1000); one more is accepted and closed at once, and
  * logged (at most one line a second). An accept that fails (EMFILE, ENFILE, ...) is logged (the
@@ -13,6 +16,7 @@
 import type { Document } from "bson";
 import { runCommand } from "./commands/mod.ts";
 import { ProtocolError } from "./errors.ts";
+import { InProcessSocket, type ServedConn } from "./in_process.ts";
 import { CursorRegistry } from "./query/cursors.ts";
 import { normalizeValue } from "./query/values.ts";
 import type { Store } from "./storage/types.ts";
@@ -60,7 +64,7 @@ export const DEFAULT_MAX_CONNS = 1000;
 const REPLY_BUFFER = 4096;
 const REPLY_BUFFER_KEPT = 64 * 1024;
 
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+async function writeAll(conn: ServedConn, bytes: Uint8Array): Promise<void> {
   let offset = 0;
   while (offset < bytes.length) offset += await conn.write(bytes.subarray(offset));
 }
@@ -76,7 +80,7 @@ export class MongoServer {
   readonly startedAt = new Date();
   #store: Store;
   #listener: Deno.Listener;
-  #connections = new Set<Deno.Conn>();
+  #connections = new Set<ServedConn>();
   #serving = new Set<Promise<void>>();
   #nextConnectionId = 0;
   #nextRequestId = 0;
@@ -89,7 +93,7 @@ export class MongoServer {
   /** Set as `close()` begins: no new connection, and no new request, is taken from then on. */
   #stopping = false;
   /** Connections between reading a request and writing its reply. */
-  #busy = new Set<Deno.Conn>();
+  #busy = new Set<ServedConn>();
   #wake?: () => void;
   #accepting: Promise<void>;
 
@@ -179,15 +183,36 @@ export class MongoServer {
         continue;
       }
       if (conn.remoteAddr.transport === "tcp") (conn as Deno.TcpConn).setNoDelay(true);
-      this.#connections.add(conn);
-      const serving = this.#serve(conn);
-      this.#serving.add(serving);
-      serving.finally(() => this.#serving.delete(serving));
+      this.#adopt(conn);
     }
   }
 
+  #adopt(conn: ServedConn): void {
+    this.#connections.add(conn);
+    const serving = this.#serve(conn);
+    this.#serving.add(serving);
+    serving.finally(() => this.#serving.delete(serving));
+  }
+
+  /**
+   * A connection from inside this process (see `in_process.ts`): a stream a driver can use as
+   * its socket. It counts against `maxConns` like any other; over the limit, or once closing,
+   * the stream is destroyed at once, as a refused socket is closed.
+   */
+  connectInProcess(): InProcessSocket {
+    const socket = new InProcessSocket();
+    if (this.#stopping) {
+      socket.destroy();
+    } else if (this.#connections.size >= this.maxConns) {
+      this.#refuse(socket.serverEnd);
+    } else {
+      this.#adopt(socket.serverEnd);
+    }
+    return socket;
+  }
+
   /** Closes a connection over `maxConns` at once; logs at most one line a second. */
-  #refuse(conn: Deno.Conn): void {
+  #refuse(conn: ServedConn): void {
     try {
       conn.close();
     } catch { /* already closed */ }
@@ -220,7 +245,7 @@ export class MongoServer {
     });
   }
 
-  async #serve(conn: Deno.Conn): Promise<void> {
+  async #serve(conn: ServedConn): Promise<void> {
     const connectionId = ++this.#nextConnectionId;
     const reader = new FrameReader(conn);
     const ctx = { store: this.#store, cursors: this.cursors, connectionId, server: this };
@@ -298,7 +323,7 @@ export class MongoServer {
       } catch { /* already closed */ }
       this.#wake?.();
       await this.#accepting;
-      const closeConn = (conn: Deno.Conn) => {
+      const closeConn = (conn: ServedConn) => {
         try {
           conn.close();
         } catch { /* already closed */ }
