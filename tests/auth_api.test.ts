@@ -51,6 +51,22 @@ Deno.test("POST /api/auth/* principle: register, me, me again, logout, me refuse
   });
 });
 
+Deno.test("GET /api/auth/me for a live session whose user has no account answers 200 with the user alone", async () => {
+  await withApi(async ({ call, db }) => {
+    // Sessioning serves any user id; an app composing another way of signing in may hold
+    // sessions of users this service has no account for. Here: an account removed behind its back.
+    const reg = await call("POST", "/api/auth/register", { username: "ghost", password: PASSWORD });
+    assert.equal(reg.status, 201);
+    const user = (reg.json as { user: string }).user;
+    const users = db.collection<{ _id: string }>("PasswordAuthentication.users");
+    const removed = await users.deleteOne({ _id: user });
+    assert.equal(removed.deletedCount, 1);
+    const me = await call("GET", "/api/auth/me", undefined, asCookie(cookieOf(reg.headers)!));
+    assert.equal(me.status, 200);
+    assert.deepEqual(me.json, { user });
+  });
+});
+
 Deno.test("POST /api/auth/register refuses invalid input with 400 and a taken name with 409", async () => {
   await withApi(async ({ call }) => {
     assert.equal(

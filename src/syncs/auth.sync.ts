@@ -16,6 +16,7 @@ import {
 } from "./concepts.ts";
 import { actions, Frames, type Sync } from "../engine/mod.ts";
 import { freshID } from "../utils/ids.ts";
+import type { ID } from "../utils/types.ts";
 import { deviceName } from "../utils/user_agent.ts";
 import { routes } from "./routes.ts";
 import {
@@ -246,7 +247,16 @@ export const Me: Sync = ({ request, user, username }) => ({
     [Requesting.request, { path: routes.me.path }, { request }],
     [Sessioning.touch, {}, { user }],
   ),
-  where: (frames) => frames.query(PasswordAuthentication._getUsername, { user }, { username }),
+  // Sessions serve any user id: a user this service has no account for (another way of signing
+  // in, composed by an app) is answered without a username rather than not at all (a 500).
+  where: async (frames) => {
+    const out = new Frames();
+    for (const frame of frames) {
+      const [named] = await PasswordAuthentication._getUsername({ user: frame[user] as ID });
+      out.push({ ...frame, [username]: named && "username" in named ? named.username : undefined });
+    }
+    return out;
+  },
   then: actions([Requesting.respond, { request, user, username }]),
 });
 
