@@ -93,7 +93,7 @@ export class InProcessSocket extends Duplex {
   #timeoutMs = 0;
   #lastActivity = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  /** When `#timer` fires (`Date.now()` milliseconds). */
+  /** When `#timer` fires (`performance.now()` milliseconds: monotonic, as a socket's timer is). */
   #timerDueAt = 0;
 
   constructor() {
@@ -113,14 +113,14 @@ export class InProcessSocket extends Duplex {
     _encoding: string,
     callback: (error?: Error | null) => void,
   ): void {
-    if (this.#timeoutMs > 0) this.#lastActivity = Date.now();
+    if (this.#timeoutMs > 0) this.#lastActivity = performance.now();
     // Copied straight into a waiting read, or else kept as a copy: done with it either way.
     this.#server.deliver(chunk);
     callback();
   }
 
   override push(chunk: unknown, encoding?: BufferEncoding): boolean {
-    if (this.#timeoutMs > 0 && chunk !== null) this.#lastActivity = Date.now();
+    if (this.#timeoutMs > 0 && chunk !== null) this.#lastActivity = performance.now();
     return super.push(chunk, encoding);
   }
 
@@ -138,7 +138,7 @@ export class InProcessSocket extends Duplex {
       this.#timer?.unref();
       return this;
     }
-    const now = Date.now();
+    const now = performance.now();
     this.#lastActivity = now;
     if (this.#timer !== undefined && this.#timerDueAt > now + this.#timeoutMs) {
       clearTimeout(this.#timer); // due later than this timeout: too late for it
@@ -151,14 +151,14 @@ export class InProcessSocket extends Duplex {
   }
 
   #arm(ms: number): ReturnType<typeof setTimeout> {
-    this.#timerDueAt = Date.now() + ms;
+    this.#timerDueAt = performance.now() + ms;
     return setTimeout(() => this.#check(), ms);
   }
 
   #check(): void {
     this.#timer = undefined;
     if (this.#timeoutMs === 0 || this.destroyed) return;
-    const idle = Date.now() - this.#lastActivity;
+    const idle = performance.now() - this.#lastActivity;
     if (idle >= this.#timeoutMs) {
       this.#timeoutMs = 0;
       this.emit("timeout");
