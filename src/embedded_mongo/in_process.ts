@@ -69,8 +69,11 @@ class ServerEnd implements ServedConn {
 
   write(bytes: Uint8Array): Promise<number> {
     if (this.#closed) return Promise.reject(new Deno.errors.BrokenPipe("connection closed"));
-    // A copy: the server reuses its reply buffer for the next reply.
-    this.client.push(Buffer.from(bytes));
+    // A copy: the server reuses its reply buffer for the next reply. (allocUnsafe and set, a
+    // memcpy: Buffer.from(Uint8Array) costs four times as much here, ~1 us for a small reply.)
+    const copy = Buffer.allocUnsafe(bytes.length);
+    copy.set(bytes);
+    this.client.push(copy);
     return Promise.resolve(bytes.length);
   }
 
