@@ -373,8 +373,13 @@ export async function benchHttp(log: (line: string) => void = console.log): Prom
       }
       log(
         "target".padEnd(36) + "req/s".padStart(9) + "p50 ms".padStart(8) + "p99 ms".padStart(8) +
-          "CPU us/req".padStart(12) + "x floor CPU".padStart(13),
+          "CPU us/req".padStart(12) + "x floor CPU".padStart(13) + "rounds".padStart(13),
       );
+      // The rounds' lowest and highest ratio: how much the machine moved during the run.
+      const spread = (v: number[] | undefined, digits: number) =>
+        v && v.length > 0
+          ? `${Math.min(...v).toFixed(digits)}-${Math.max(...v).toFixed(digits)}`
+          : "";
       for (const t of targets) {
         const s = samples.get(t.name)!;
         if (s.length === 0) continue;
@@ -384,7 +389,8 @@ export async function benchHttp(log: (line: string) => void = console.log): Prom
             median(s.map((x) => x.p50ms)).toFixed(2).padStart(8) +
             median(s.map((x) => x.p99ms)).toFixed(2).padStart(8) +
             median(s.map((x) => x.cpuUsPerReq)).toFixed(1).padStart(12) +
-            (median(ratios.get(`${t.name} cpu/floor`) ?? []).toFixed(1) + "x").padStart(13),
+            (median(ratios.get(`${t.name} cpu/floor`) ?? []).toFixed(1) + "x").padStart(13) +
+            spread(ratios.get(`${t.name} cpu/floor`), 1).padStart(13),
         );
       }
       for (
@@ -395,7 +401,9 @@ export async function benchHttp(log: (line: string) => void = console.log): Prom
         ]
       ) {
         const v = ratios.get(key);
-        if (v) log(`${key}: ${median(v).toFixed(2)}x (median of ${v.length} rounds)`);
+        if (v) {
+          log(`${key}: ${median(v).toFixed(2)}x (median of ${v.length} rounds: ${spread(v, 2)})`);
+        }
       }
     } finally {
       for (const c of started.reverse()) await c.stop();
