@@ -426,3 +426,58 @@ Deno.test("bodyOf() gives the handler the body the server read, without its stre
     await server.shutdown();
   }
 });
+
+Deno.test("serveHttp() hands the handler the method, URL and headers new Request() would make", async () => {
+  const seen: Array<{ method: string; url: string; headers: Array<[string, string]> }> = [];
+  const server = start({
+    handler: (req) => {
+      seen.push({ method: req.method, url: req.url, headers: [...req.headers] });
+      return Response.json({ ok: true });
+    },
+  });
+  const cases: Array<{ line: string; headers: string; status: number; expected?: Request }> = [
+    {
+      line: "get /a/./b/../c\\d^{}?x=%7B%20&y={'`|^\" HTTP/1.1",
+      headers: "Host: Example.TEST:80\r\nX-Two: 1\r\nx-two: 2\r\nAccept: */*",
+      status: 200,
+      expected: new Request("http://Example.TEST:80/a/./b/../c\\d^{}?x=%7B%20&y={'`|^\"", {
+        method: "get",
+        headers: [["Host", "Example.TEST:80"], ["X-Two", "1"], ["x-two", "2"], ["Accept", "*/*"]],
+      }),
+    },
+    {
+      line: "PATCH /%2e%2e/p HTTP/1.1",
+      headers: "Host: 127.0.0.1:8080",
+      status: 200,
+      expected: new Request("http://127.0.0.1:8080/%2e%2e/p", {
+        method: "PATCH",
+        headers: [["Host", "127.0.0.1:8080"]],
+      }),
+    },
+    { line: "CONNECT /x HTTP/1.1", headers: "Host: a", status: 400 },
+    { line: "TRACE /x HTTP/1.1", headers: "Host: a", status: 400 },
+    { line: "GET * HTTP/1.1", headers: "Host: a", status: 400 },
+    { line: "GET /x HTTP/1.1", headers: "Host: a:99999", status: 400 },
+  ];
+  try {
+    for (const { line, headers, status, expected } of cases) {
+      const before = seen.length;
+      const conn = await connect(server);
+      await conn.write(encoder.encode(`${line}\r\n${headers}\r\nConnection: close\r\n\r\n`));
+      const text = await readUntilClosed(conn);
+      assert.match(text ?? "", new RegExp(`^HTTP/1.1 ${status} `), line);
+      if (!expected) {
+        assert.equal(seen.length, before, `${line}: reached the handler`);
+        continue;
+      }
+      const got = seen[before];
+      assert.equal(got.method, expected.method, line);
+      assert.equal(got.url, expected.url, line);
+      const want = new Headers(expected.headers);
+      want.set("connection", "close");
+      assert.deepEqual(got.headers, [...want], line);
+    }
+  } finally {
+    await server.shutdown();
+  }
+});

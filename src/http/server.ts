@@ -21,9 +21,11 @@
  *   a body over `maxBodyBytes` is 413 before it is read; `Expect: 100-continue` is honoured;
  * - a client that goes away before its request is complete is logged as a client abort.
  *
- * Request bodies are read whole before the handler runs (they are small JSON here); responses are
- * buffered and sent with `Content-Length` in one write.
+ * Request bodies are read whole before the handler runs (they are small JSON here) and handed over
+ * in a `WireRequest` (wire_request.ts) rather than Deno's `Request`; responses are buffered and
+ * sent with `Content-Length` in one write.
  */
+import { normaliseMethod, WireRequest } from "./wire_request.ts";
 
 /** The handler: the app's `fetch`, given the client's address as hono's `c.env`. */
 export type FetchHandler = (
@@ -78,15 +80,27 @@ export interface HttpServer {
 }
 
 /**
- * The bytes of each request's body, read whole by the server before the handler runs: a handler
- * that wants them takes them from here (`bodyOf`) rather than through the Request's stream, which
- * costs more than the rest of a small POST's parsing.
+ * The body the server read whole for `request`, if this server made that request and it has a
+ * body (without marking it read): cheaper for a handler than any of the Request's readers.
  */
-const bodies = new WeakMap<Request, Uint8Array>();
-
-/** The body this server read for `request`, if it made that request. */
 export function bodyOf(request: Request): Uint8Array | undefined {
-  return bodies.get(request);
+  return request instanceof WireRequest ? request.receivedBody() ?? undefined : undefined;
+}
+
+/** Serialised URLs of recent request URLs (the same few paths come again and again). */
+const urls = new Map<string, string>();
+/** At most this many kept; past it the map starts again empty. */
+const MAX_URLS = 1024;
+
+/** `url` as `new URL(url).href` serialises it; throws `TypeError` when it is not a URL. */
+function serialisedUrl(url: string): string {
+  let href = urls.get(url);
+  if (href === undefined) {
+    href = new URL(url).href;
+    if (urls.size >= MAX_URLS) urls.clear();
+    urls.set(url, href);
+  }
+  return href;
 }
 
 /** The largest request head (request line and headers). */
@@ -393,24 +407,22 @@ export function serveHttp(options: HttpServerOptions): HttpServer {
       let response: Response;
       const hasBody = head.method !== "GET" && head.method !== "HEAD" &&
         (head.chunked || head.contentLength > 0);
-      let request: Request;
+      let request: WireRequest;
       try {
         const host = head.host || `${addr.hostname}:${addr.port}`;
-        // Strings and header pairs rather than URL and Headers objects: Deno's Request copies a
-        // Headers init through its iterator, which costs more than the rest of the request.
         const url = head.target.startsWith("/") ? `${scheme}://${host}${head.target}` : head.target;
-        request = new Request(url, {
-          method: head.method,
-          headers: head.headers,
-          body: hasBody ? body : null,
-        });
-        if (hasBody) bodies.set(request, body);
+        request = new WireRequest(
+          normaliseMethod(head.method),
+          serialisedUrl(url),
+          head.headers,
+          hasBody ? body : null,
+        );
       } catch {
         await sendError(c, 400, "Cannot read request: invalid target or host");
         return;
       }
       try {
-        response = await options.handler(request, { remoteAddr });
+        response = await options.handler(request as Request, { remoteAddr });
       } catch (e) {
         log({
           level: "error",
