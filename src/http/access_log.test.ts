@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { accessLog, writeJsonLine } from "./access_log.ts";
-import { flushLogLines } from "../utils/log.ts";
+import { flushLogLines, logTime } from "../utils/log.ts";
 import {
   fakeRequesting,
   postJson,
@@ -100,4 +100,16 @@ Deno.test("writeJsonLine() prints the entry as one JSON line", () => {
     '{"level":"info","msg":"http","time":"2025-01-01T00:00:00.000Z","method":"GET","path":"/healthz","status":200,"durationMs":1.5,"correlationId":"c1"}\n',
   );
   assert.equal(typeof accessLog(), "function");
+});
+
+Deno.test("logTime() is now as toISOString() gives it, made afresh each millisecond", async () => {
+  for (let i = 0; i < 5; i++) {
+    const before = Date.now();
+    const text = logTime();
+    const after = Date.now();
+    const at = Date.parse(text);
+    assert.match(text, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    assert.ok(before <= at && at <= after, `${text} outside [${before}, ${after}]`);
+    await new Promise((r) => setTimeout(r, 3));
+  }
 });

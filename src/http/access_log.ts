@@ -8,7 +8,7 @@
  * redaction would blank the `session` field: nothing secret is put into an entry to begin with.
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { jsonLineSink } from "../utils/log.ts";
+import { jsonLineSink, logTime } from "../utils/log.ts";
 import { newCorrelationId, redact } from "./errors.ts";
 import type { AccessLogEntry, AppEnv } from "./types.ts";
 
@@ -44,7 +44,7 @@ export function logAccess(
   log: (entry: AccessLogEntry) => void,
 ): void {
   const entry: AccessLogEntry = {
-    time: new Date().toISOString(),
+    time: logTime(),
     method: c.req.method,
     path: redact(c.req.path),
     status: c.res.status,
