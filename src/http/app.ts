@@ -33,6 +33,7 @@ import { openApiDocument } from "./openapi.ts";
 import { handleRequest } from "./requesting.ts";
 import { requestObserver } from "./request_metrics.ts";
 import { deleteSession, getUser, notExposed } from "./sessioning.ts";
+import { trackHeaders } from "./wire_response.ts";
 import type { AppDeps, AppEnv } from "./types.ts";
 import { type Handler, type Route, routes, urlPath } from "../syncs/routes.ts";
 import { isStoreUnavailable, STORE_UNAVAILABLE } from "../utils/store_errors.ts";
@@ -52,11 +53,13 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   // One middleware around every request (each layer of middleware costs a frame and a promise):
-  // the correlation id, then, once answered, the metrics and the access-log line. (The security
+  // the header tracking of jsonAnswer (wire_response.ts), the correlation id, then, once
+  // answered, the metrics and the access-log line. (The security
   // headers and no-store are put on by the HTTP server: security_headers.ts.)
   const log = deps.log ?? writeJsonLine;
   const record = deps.observe ? requestObserver(deps.observe) : undefined;
   app.use("*", async (c, next) => {
+    trackHeaders(c);
     const started = startAccess(c);
     try {
       await next();

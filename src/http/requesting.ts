@@ -39,6 +39,7 @@ import {
   setSessionCookie,
 } from "./credentials.ts";
 import { HttpError } from "./errors.ts";
+import { jsonAnswer } from "./wire_response.ts";
 import type { AppEnv, HttpConfig, RequestingPort } from "./types.ts";
 
 /** Body fields the boundary sets itself; the client's values are dropped. */
@@ -127,7 +128,7 @@ export function answerResponse(
     // An internal error the engine recorded: log its id, so the answer and the log line match.
     c.set("correlationId", json.correlationId.slice(0, 100));
   }
-  return c.json(json, code);
+  return jsonAnswer(c, json, code);
 }
 
 /** Runs a request through Requesting and answers it. */

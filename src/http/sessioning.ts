@@ -15,6 +15,7 @@
 import type { Context } from "hono";
 import { clearSessionCookie, credentials, publicId } from "./credentials.ts";
 import type { AppEnv, HttpConfig, SessioningPort } from "./types.ts";
+import { jsonAnswer } from "./wire_response.ts";
 
 function isDict(x: unknown): x is Record<string, unknown> {
   return typeof x === "object" && x !== null && !Array.isArray(x);
@@ -32,14 +33,14 @@ export async function getUser(
   body: Record<string, unknown>,
 ): Promise<Response> {
   const found = credentials(c, config, body);
-  if (!found) return c.json({ error: "Cannot get user: no session" }, 401);
+  if (!found) return jsonAnswer(c, { error: "Cannot get user: no session" }, 401);
   const id = publicId(found.token);
   if (id) c.set("sessionId", id);
   const touched = await Sessioning.touch({ session: found.token });
   if (isDict(touched) && "user" in touched && !("error" in touched)) {
-    return c.json([{ user: touched.user }], 200);
+    return jsonAnswer(c, [{ user: touched.user }], 200);
   }
-  return c.json({ error: "Cannot get user: invalid or expired session" }, 401);
+  return jsonAnswer(c, { error: "Cannot get user: invalid or expired session" }, 401);
 }
 
 /** `POST /api/Sessioning/delete`. */

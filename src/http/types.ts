@@ -93,5 +93,7 @@ export interface AppEnv extends Env {
     failure?: string;
     /** The error kind of a Requesting answer, for the metrics (`bad_credentials`, ...). */
     errorKind?: string;
+    /** Whether `c.header` (or a cookie helper) put a header on the answer being made. */
+    headersSet?: boolean;
   };
 }

@@ -124,6 +124,11 @@ export class WireHeaders implements Headers {
     return this.#list.map(([k, v]) => [k, v]);
   }
 
+  /** Calls `callback` for each field in the order given, repeated names apart (for the wire). */
+  eachField(callback: (name: string, value: string) => void): void {
+    for (const [k, v] of this.#list) callback(k, v);
+  }
+
   #sortedList(): Array<[string, string]> {
     if (this.#sorted) return this.#sorted;
     const names = [...new Set(this.#list.map(([k]) => k))].sort();
@@ -180,7 +185,7 @@ export class WireRequest implements Request {
   }
 
   get bodyUsed(): boolean {
-    return this.#real ? this.#real.bodyUsed : this.#used;
+    return this.#used || (this.#real?.bodyUsed ?? false);
   }
 
   get body(): ReadableStream<Uint8Array<ArrayBuffer>> | null {
