@@ -142,10 +142,17 @@ export class WireHeaders implements Headers {
   }
 }
 
+/** Valid header names already seen, to their lower case (the app asks for the same few). */
+const checkedNames = new Map<string, string>();
+
 function checkName(name: string): string {
+  const known = checkedNames.get(name);
+  if (known !== undefined) return known;
   const text = String(name);
   if (!TOKEN.test(text)) throw new TypeError(`Invalid header name: "${text.slice(0, 64)}"`);
-  return text.toLowerCase();
+  const lower = text.toLowerCase();
+  if (checkedNames.size < 256) checkedNames.set(text, lower);
+  return lower;
 }
 
 function checkValue(value: string): string {

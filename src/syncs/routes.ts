@@ -420,10 +420,18 @@ export function errorStatus(kind: unknown): number {
     : ERROR_STATUS.invalid;
 }
 
+/** The Requesting routes of the table by path (made at the first lookup). */
+let requestingRoutes: Map<string, Route> | undefined;
+
 /** The Requesting route of a Requesting path, if the table has one. */
 export function requestingRoute(path: string): Route | undefined {
-  for (const route of Object.values(routes) as Route[]) {
-    if (route.handler === "requesting" && route.path === path) return route;
+  if (!requestingRoutes) {
+    requestingRoutes = new Map();
+    for (const route of Object.values(routes) as Route[]) {
+      if (route.handler === "requesting" && !requestingRoutes.has(route.path)) {
+        requestingRoutes.set(route.path, route);
+      }
+    }
   }
-  return undefined;
+  return requestingRoutes.get(path);
 }
