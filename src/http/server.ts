@@ -92,14 +92,18 @@ export function bodyOf(request: Request): Uint8Array | undefined {
 const urls = new Map<string, string>();
 /** At most this many kept; past it the map starts again empty. */
 const MAX_URLS = 1024;
+/** Longer URLs are not kept (so the map holds at most about a megabyte). */
+const MAX_KEPT_URL = 512;
 
 /** `url` as `new URL(url).href` serialises it; throws `TypeError` when it is not a URL. */
 function serialisedUrl(url: string): string {
   let href = urls.get(url);
   if (href === undefined) {
     href = new URL(url).href;
-    if (urls.size >= MAX_URLS) urls.clear();
-    urls.set(url, href);
+    if (url.length <= MAX_KEPT_URL && href.length <= 2 * MAX_KEPT_URL) {
+      if (urls.size >= MAX_URLS) urls.clear();
+      urls.set(url, href);
+    }
   }
   return href;
 }

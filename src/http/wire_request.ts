@@ -151,7 +151,7 @@ function checkName(name: string): string {
   const text = String(name);
   if (!TOKEN.test(text)) throw new TypeError(`Invalid header name: "${text.slice(0, 64)}"`);
   const lower = text.toLowerCase();
-  if (checkedNames.size < 256) checkedNames.set(text, lower);
+  if (checkedNames.size < 256 && text.length <= 64) checkedNames.set(text, lower);
   return lower;
 }
 
