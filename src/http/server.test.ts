@@ -11,6 +11,7 @@ import {
   MAX_HEAD_BYTES,
   serveHttp,
 } from "./server.ts";
+import { WireResponse } from "./wire_response.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -476,6 +477,27 @@ Deno.test("serveHttp() hands the handler the method, URL and headers new Request
       const want = new Headers(expected.headers);
       want.set("connection", "close");
       assert.deepEqual(got.headers, [...want], line);
+    }
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("serveHttp() writes a WireResponse's JSON text with its byte length, for GET and HEAD", async () => {
+  const texts = ['{"ascii":true}', '{"name":"Zoë ✓"}'];
+  const server = start({
+    handler: (req) => new WireResponse(201, texts[Number(new URL(req.url).searchParams.get("i"))]),
+  });
+  try {
+    for (const [i, text] of texts.entries()) {
+      const res = await fetch(`http://127.0.0.1:${server.addr.port}/?i=${i}`);
+      assert.equal(res.status, 201);
+      assert.equal(res.headers.get("content-type"), "application/json");
+      assert.equal(Number(res.headers.get("content-length")), encoder.encode(text).length);
+      assert.equal(await res.text(), text);
+      const head = await fetch(`http://127.0.0.1:${server.addr.port}/?i=${i}`, { method: "HEAD" });
+      assert.equal(Number(head.headers.get("content-length")), encoder.encode(text).length);
+      assert.equal(await head.text(), "");
     }
   } finally {
     await server.shutdown();

@@ -146,6 +146,8 @@ const REASONS: Record<number, string> = {
   504: "Gateway Timeout",
 };
 const encoder = new TextEncoder();
+// deno-lint-ignore no-control-regex
+const ASCII = /^[\x00-\x7f]*$/;
 const latin1 = new TextDecoder("latin1");
 
 /** The soft open-file limit of this process, from /proc (Linux); undefined elsewhere. */
@@ -467,13 +469,19 @@ export function serveHttp(options: HttpServerOptions): HttpServer {
     // A WireResponse's text is taken as it is; from a Response, bytes() without looking at
     // `response.body` first: that getter makes a stream of a body held as bytes, which bytes()
     // would then read back chunk by chunk.
+    // An ASCII text (the usual JSON) is encoded together with the head, in one call.
     const wire = response instanceof WireResponse && !response.bodyUsed ? response : undefined;
-    let body: Uint8Array;
+    const text = wire?.jsonText();
+    const asciiText = text !== undefined && ASCII.test(text) ? text : undefined;
+    let body: Uint8Array | undefined;
     try {
-      body = wire ? encoder.encode(wire.jsonText()) : await response.bytes();
+      if (asciiText === undefined) {
+        body = text !== undefined ? encoder.encode(text) : await response.bytes();
+      }
     } catch {
       return false;
     }
+    const bodyBytes = asciiText !== undefined ? asciiText.length : body!.length;
     let head = `HTTP/1.1 ${status} ${REASONS[status] ?? "Status"}\r\n`;
     const extra = rendered(path);
     const addField = (name: string, value: string) => {
@@ -489,7 +497,7 @@ export function serveHttp(options: HttpServerOptions): HttpServer {
     if (wire) wire.headers.eachField(addField);
     else response.headers.forEach((value, name) => addField(name, value));
     head += extra.text;
-    if (!noBody) head += `content-length: ${body.length}\r\n`;
+    if (!noBody) head += `content-length: ${bodyBytes}\r\n`;
     head += keepAlive
       ? `connection: keep-alive\r\nkeep-alive: timeout=${
         Math.floor(options.idleTimeoutMs / 1000)
@@ -497,11 +505,17 @@ export function serveHttp(options: HttpServerOptions): HttpServer {
       : "connection: close\r\n\r\n";
     // One buffer for head and body, one write. The head is ASCII (header values are byte
     // strings, and non-ASCII ones are refused when the Response is made).
-    const bodyLength = isHead || noBody ? 0 : body.length;
+    const bodyLength = isHead || noBody ? 0 : bodyBytes;
     const out = new Uint8Array(head.length * 3 + bodyLength);
-    const { written } = encoder.encodeInto(head, out);
-    if (bodyLength > 0) out.set(body, written);
-    const payload = out.subarray(0, written + bodyLength);
+    let payload: Uint8Array;
+    if (asciiText !== undefined) {
+      const { written } = encoder.encodeInto(bodyLength > 0 ? head + asciiText : head, out);
+      payload = out.subarray(0, written);
+    } else {
+      const { written } = encoder.encodeInto(head, out);
+      if (bodyLength > 0) out.set(body!, written);
+      payload = out.subarray(0, written + bodyLength);
+    }
     try {
       let offset = 0;
       while (offset < payload.length) offset += await c.conn.write(payload.subarray(offset));

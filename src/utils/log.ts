@@ -53,7 +53,10 @@ export function redactSecrets(value: unknown): unknown {
 }
 
 function redactValue(value: unknown, depth: number, seen: WeakSet<object>): unknown {
-  if (typeof value === "string") return value.replace(TOKEN_IN_TEXT, `$1.${REDACTED}`);
+  if (typeof value === "string") {
+    // A token has a dot in it: most strings have none, and skip the search.
+    return value.includes(".") ? value.replace(TOKEN_IN_TEXT, `$1.${REDACTED}`) : value;
+  }
   if (typeof value !== "object" || value === null) return value;
   if (seen.has(value) || depth >= 8) return "[...]";
   if (Array.isArray(value)) {
