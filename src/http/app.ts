@@ -54,8 +54,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   // One middleware around every request (each layer of middleware costs a frame and a promise):
   // the header tracking of jsonAnswer (wire_response.ts), the correlation id, then, once
-  // answered, the metrics and the access-log line. (The security
-  // headers and no-store are put on by the HTTP server: security_headers.ts.)
+  // answered, the metrics and the access-log line. (The security headers and no-store are put
+  // on by the HTTP server: security_headers.ts.)
   const log = deps.log ?? writeJsonLine;
   const record = deps.observe ? requestObserver(deps.observe) : undefined;
   app.use("*", async (c, next) => {

@@ -466,10 +466,10 @@ export function serveHttp(options: HttpServerOptions): HttpServer {
   ): Promise<boolean> {
     const status = response.status;
     const noBody = status === 204 || status === 304 || (status >= 100 && status < 200);
-    // A WireResponse's text is taken as it is; from a Response, bytes() without looking at
+    // A WireResponse's text is taken as it is (ASCII text, the usual JSON, is encoded together
+    // with the head below, in one call); from a Response, bytes() without looking at
     // `response.body` first: that getter makes a stream of a body held as bytes, which bytes()
     // would then read back chunk by chunk.
-    // An ASCII text (the usual JSON) is encoded together with the head, in one call.
     const wire = response instanceof WireResponse && !response.bodyUsed ? response : undefined;
     const text = wire?.jsonText();
     const asciiText = text !== undefined && ASCII.test(text) ? text : undefined;
@@ -503,8 +503,8 @@ export function serveHttp(options: HttpServerOptions): HttpServer {
         Math.floor(options.idleTimeoutMs / 1000)
       }\r\n\r\n`
       : "connection: close\r\n\r\n";
-    // One buffer for head and body, one write. The head is ASCII (header values are byte
-    // strings, and non-ASCII ones are refused when the Response is made).
+    // One buffer for head and body, one write. The head is ASCII but for rare byte-string header
+    // values, which take at most three bytes a character here.
     const bodyLength = isHead || noBody ? 0 : bodyBytes;
     const out = new Uint8Array(head.length * 3 + bodyLength);
     let payload: Uint8Array;

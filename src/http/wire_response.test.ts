@@ -46,6 +46,10 @@ Deno.test("WireResponse reads as the Response of the same status and JSON text",
   assert.equal(await new Response(wire.body).text(), JSON.stringify(VALUE));
   assert.equal(Object.prototype.toString.call(wire), "[object Response]");
   assert.throws(() => new WireResponse(99, "{}"), RangeError);
+  for (const status of [204, 205, 304]) {
+    assert.throws(() => new WireResponse(status, "{}"), TypeError);
+    assert.throws(() => new Response("{}", { status }), TypeError);
+  }
 });
 
 function app(): Hono<AppEnv> {

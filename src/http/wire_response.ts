@@ -34,10 +34,13 @@ export class WireResponse implements Response {
   #used = false;
   #real: Response | undefined;
 
-  /** `text`: the JSON text of the answer; `status`: 200-599. */
+  /** `text`: the JSON text of the answer; `status`: 200-599 but 204, 205 and 304 (no body). */
   constructor(status: number, text: string) {
     if (!Number.isInteger(status) || status < 200 || status > 599) {
       throw new RangeError(`Invalid status: ${status}`);
+    }
+    if (status === 204 || status === 205 || status === 304) {
+      throw new TypeError(`Invalid status: ${status} has no body`);
     }
     this.status = status;
     this.#text = text;
