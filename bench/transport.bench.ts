@@ -1,18 +1,20 @@
 /**
  * `deno task bench transport`: what a store command costs the service's process through the
  * embedded server's Unix socket and through an in-process connection (src/embedded_mongo/
- * in_process.ts), both with the real driver on one embedded server in this process. Two clients
- * (`connectEmbedded`, in process; a plain `MongoClient` on the server's URL, the socket) run
- * the same commands in interleaved rounds: a `ping`, and a `find` of one session document by `_id`
- * (10,000 of them stored), with 50 in flight and one at a time. The CPU is this process's user and
- * system time (client and server both live here) over the commands done; the ratio is the socket's
- * CPU over the in-process one's, the median of the rounds. Settings: BENCH_TRANSPORT_ROUNDS (3),
+ * in_process.ts), both with the real driver on one embedded server in this process. Three clients
+ * (`connectEmbedded`, in process and without sessions, as the service's; a plain `MongoClient` on
+ * the server's URL, the socket; in process with sessions) run the same commands in interleaved
+ * rounds: a `ping`, and a `find` of one session document by `_id` (10,000 of them stored), with 50
+ * in flight and one at a time. The CPU is this process's user and system time (client and server
+ * both live here) over the commands done; the ratios are the socket's CPU and the in-process
+ * client's with sessions over the service's client's, the median of the rounds (each round's
+ * ratio taken within it). Settings: BENCH_TRANSPORT_ROUNDS (3),
  * BENCH_TRANSPORT_OPS (commands a row with 50 in flight, default 20000; a fifth of that one at a
  * time).
  */
 import process from "node:process";
 import { type Db, MongoClient } from "mongodb";
-import { connectEmbedded, SOCKET_NAME } from "../src/app/database.ts";
+import { connectEmbedded, inProcessConnections, SOCKET_NAME } from "../src/app/database.ts";
 import { startEmbeddedMongo } from "../src/embedded_mongo/mod.ts";
 import { sessionDoc } from "./session_docs.ts";
 import { envInt } from "./stats.ts";
@@ -51,8 +53,13 @@ export async function benchTransport(log: (line: string) => void = console.log):
     () => Deno.remove(dir, { recursive: true }),
   );
   const socket = new MongoClient(server.url);
+  const withSessions = new MongoClient(
+    server.url,
+    inProcessConnections(server, { sessions: true }),
+  );
   try {
     await socket.connect();
+    await withSessions.connect();
     const now = Date.now();
     const docs = Array.from({ length: DOCS }, (_, i) => sessionDoc(i, DOCS, now, now + 3_600_000));
     await inProcess.db("bench").collection<{ _id: string }>("sessions").insertMany(docs);
@@ -70,6 +77,7 @@ export async function benchTransport(log: (line: string) => void = console.log):
     const clients: Record<string, Db> = {
       "socket": socket.db("bench"),
       "in process": inProcess.db("bench"),
+      "sessions": withSessions.db("bench"),
     };
     const shapes: Array<[string, number, number]> = [
       ["50 in flight", 50, ops],
@@ -100,20 +108,26 @@ export async function benchTransport(log: (line: string) => void = console.log):
     );
     log(
       "command".padEnd(14) + "shape".padEnd(16) + "socket µs".padStart(11) +
-        "in process µs".padStart(15) + "socket/in process".padStart(19),
+        "in process µs".padStart(15) + "socket/in process".padStart(19) +
+        "with sessions µs".padStart(18) + "sessions/without".padStart(18),
     );
     for (const name of Object.keys(commands)) {
       for (const [shape] of shapes) {
         const viaSocket = results.get(`${name}|${shape}|socket`)!;
         const viaMemory = results.get(`${name}|${shape}|in process`)!;
+        const viaSessions = results.get(`${name}|${shape}|sessions`)!;
         const ratio = median(viaSocket.map((s, i) => s / viaMemory[i]));
+        const sessionsRatio = median(viaSessions.map((s, i) => s / viaMemory[i]));
         log(
           name.padEnd(14) + shape.padEnd(16) + median(viaSocket).toFixed(1).padStart(11) +
-            median(viaMemory).toFixed(1).padStart(15) + `${ratio.toFixed(2)}x`.padStart(19),
+            median(viaMemory).toFixed(1).padStart(15) + `${ratio.toFixed(2)}x`.padStart(19) +
+            median(viaSessions).toFixed(1).padStart(18) +
+            `${sessionsRatio.toFixed(2)}x`.padStart(18),
         );
       }
     }
   } finally {
+    await withSessions.close();
     await socket.close();
     await inProcess.close();
   }

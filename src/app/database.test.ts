@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { deserialize } from "bson";
 import { MongoClient } from "mongodb";
 import { serverUrl, testDb } from "../../tests/support/test_db.ts";
 import { startEmbeddedMongo } from "../embedded_mongo/mod.ts";
@@ -72,9 +73,9 @@ Deno.test("connectEmbedded(): the client's commands go through in-process connec
   let opened = 0;
   let replies = 0;
   const connectInProcess = server.connectInProcess;
-  server.connectInProcess = () => {
+  server.connectInProcess = (options) => {
     opened++;
-    const stream = connectInProcess();
+    const stream = connectInProcess(options);
     stream.on("data", () => replies++);
     return stream;
   };
@@ -90,6 +91,42 @@ Deno.test("connectEmbedded(): the client's commands go through in-process connec
     const other = new MongoClient(server.url);
     try {
       assert.equal(await other.db("t").collection("c").countDocuments(), 20);
+    } finally {
+      await other.close();
+    }
+  } finally {
+    await client.close();
+  }
+});
+
+Deno.test("connectEmbedded(): the client's connections are opened without sessions, so its commands carry no lsid", async () => {
+  const { server, remove } = await embeddedServer();
+  const commands: Record<string, unknown>[] = [];
+  const connectInProcess = server.connectInProcess;
+  server.connectInProcess = (options) => {
+    const stream = connectInProcess(options);
+    const write = stream.write.bind(stream) as (chunk: Uint8Array, ...rest: unknown[]) => boolean;
+    // Each driver write here is one OP_MSG: header, flags, then the body section (kind 0).
+    stream.write = ((chunk: Uint8Array, ...rest: unknown[]) => {
+      if (chunk.length > 21 && chunk[20] === 0) commands.push(deserialize(chunk.subarray(21)));
+      return write(chunk, ...rest);
+    }) as typeof stream.write;
+    return stream;
+  };
+  const client = await connectEmbedded(server, undefined, remove);
+  try {
+    const coll = client.db("t").collection<{ _id: number; n?: number }>("c");
+    await coll.insertOne({ _id: 1 });
+    await coll.updateOne({ _id: 1 }, { $set: { n: 2 } });
+    assert.equal((await coll.findOne({ _id: 1 }))?.n, 2);
+    const sent = commands.filter((c) => "insert" in c || "update" in c || "find" in c);
+    assert.equal(sent.length, 3, `saw ${commands.map((c) => Object.keys(c)[0]).join(", ")}`);
+    for (const command of sent) assert.equal("lsid" in command, false, JSON.stringify(command));
+    // A client on the socket still sees a server with sessions.
+    const other = new MongoClient(server.url);
+    try {
+      const hello = await other.db("admin").command({ hello: 1 });
+      assert.equal(hello.logicalSessionTimeoutMinutes, 30);
     } finally {
       await other.close();
     }

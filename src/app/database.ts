@@ -99,13 +99,23 @@ export async function getDb(settings: DbSettings): Promise<Connection> {
  * work, and it is not used. `connectionType` is internal to the driver (it is in its options
  * table, but not in its published types); the driver is pinned, and src/app/database.test.ts
  * fails if a new version stops honouring it.
+ *
+ * The connections are opened without sessions (`connectInProcess({ sessions: false })`): the
+ * service never uses them, and the embedded server, a standalone, ignores `lsid` anyway. The
+ * driver then still makes its implicit `ClientSession` per operation, but takes no server
+ * session from its pool, puts no `lsid` in the command (which the server would decode), and on
+ * release does not walk its pool reading the clock for each pooled session (`sessions: true`
+ * keeps them, for the benchmark that measures the difference: `deno task bench transport`).
  */
-function inProcessConnections(server: EmbeddedMongo): MongoClientOptions {
+export function inProcessConnections(
+  server: EmbeddedMongo,
+  { sessions = false }: { sessions?: boolean } = {},
+): MongoClientOptions {
   const Base = DriverConnection as new (stream: Duplex, options: unknown) => object;
   class InProcessConnection extends Base {
     constructor(socket: Duplex, options: unknown) {
       socket.destroy();
-      super(server.connectInProcess(), options);
+      super(server.connectInProcess({ sessions }), options);
     }
   }
   return { connectionType: InProcessConnection } as MongoClientOptions;

@@ -78,6 +78,28 @@ Deno.test("connectInProcess(): wire messages in and out with no socket, the writ
   }
 });
 
+Deno.test("connectInProcess({ sessions: false }): hello tells of no sessions; by default it tells of them", async () => {
+  const server = await startEmbeddedMongo({ port: 0 });
+  try {
+    for (
+      const [options, minutes] of [[undefined, 30], [{ sessions: true }, 30], [
+        { sessions: false },
+        undefined,
+      ]] as const
+    ) {
+      const socket = server.connectInProcess(options);
+      const { reply } = replies(socket);
+      socket.write(opMsg(1, { hello: 1, $db: "admin" }));
+      const { body } = await reply();
+      assert.equal(body.isWritablePrimary, true);
+      assert.equal(body.logicalSessionTimeoutMinutes, minutes, JSON.stringify(options));
+      socket.destroy();
+    }
+  } finally {
+    await server.close();
+  }
+});
+
 Deno.test("connectInProcess(): counts against maxConns, and a closing server closes its streams", async () => {
   const server = await startEmbeddedMongo({ port: 0, maxConns: 1 });
   const first = server.connectInProcess();

@@ -43,9 +43,10 @@ export interface EmbeddedMongo {
   /**
    * A new connection from inside this process, without a socket: a stream to use as a driver's
    * socket (see `in_process.ts`). It counts against `maxConns`; over it, or once closing, the
-   * stream comes back already destroyed.
+   * stream comes back already destroyed. `sessions: false`: the connection is told the server has
+   * no sessions, so a driver sends no `lsid` on it.
    */
-  connectInProcess(): Duplex;
+  connectInProcess(options?: { sessions?: boolean }): Duplex;
   /** Stops serving (the socket file is removed), then closes the store (data flushed). Idempotent. */
   close(): Promise<void>;
 }
@@ -80,7 +81,7 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions): Promise
       url: where.url,
       socketPath: where.socketPath,
       port: where.port,
-      connectInProcess: () => server.connectInProcess(),
+      connectInProcess: (options) => server.connectInProcess(options),
       close() {
         closing ??= (async () => {
           try {

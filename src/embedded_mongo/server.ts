@@ -187,9 +187,9 @@ export class MongoServer {
     }
   }
 
-  #adopt(conn: ServedConn): void {
+  #adopt(conn: ServedConn, sessions = true): void {
     this.#connections.add(conn);
-    const serving = this.#serve(conn);
+    const serving = this.#serve(conn, sessions);
     this.#serving.add(serving);
     serving.finally(() => this.#serving.delete(serving));
   }
@@ -198,15 +198,20 @@ export class MongoServer {
    * A connection from inside this process (see `in_process.ts`): a stream a driver can use as
    * its socket. It counts against `maxConns` like any other; over the limit, or once closing,
    * the stream is destroyed at once, as a refused socket is closed.
+   *
+   * With `sessions: false` the connection's `hello` answers without
+   * `logicalSessionTimeoutMinutes`, as a server without sessions does: a driver then sends no
+   * `lsid` and keeps no server sessions for it. (The service's own client, which never uses
+   * sessions, saves the driver's session pool work on every command: src/app/database.ts.)
    */
-  connectInProcess(): InProcessSocket {
+  connectInProcess(options: { sessions?: boolean } = {}): InProcessSocket {
     const socket = new InProcessSocket();
     if (this.#stopping) {
       socket.destroy();
     } else if (this.#connections.size >= this.maxConns) {
       this.#refuse(socket.serverEnd);
     } else {
-      this.#adopt(socket.serverEnd);
+      this.#adopt(socket.serverEnd, options.sessions ?? true);
     }
     return socket;
   }
@@ -245,10 +250,10 @@ export class MongoServer {
     });
   }
 
-  async #serve(conn: ServedConn): Promise<void> {
+  async #serve(conn: ServedConn, sessions: boolean): Promise<void> {
     const connectionId = ++this.#nextConnectionId;
     const reader = new FrameReader(conn);
-    const ctx = { store: this.#store, cursors: this.cursors, connectionId, server: this };
+    const ctx = { store: this.#store, cursors: this.cursors, connectionId, server: this, sessions };
     let out: Uint8Array = new Uint8Array(REPLY_BUFFER);
     try {
       for (;;) {

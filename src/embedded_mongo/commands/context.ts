@@ -21,6 +21,8 @@ export interface CommandContext {
   server?: ServerInfo;
   /** The database the command runs on (`$db`). */
   db: string;
+  /** False: `hello` tells this connection that the server has no sessions (default true). */
+  sessions?: boolean;
 }
 
 export interface Command {

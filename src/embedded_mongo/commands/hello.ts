@@ -1,4 +1,7 @@
-/** `hello` / `isMaster`: the handshake. We are a standalone MongoDB 8.0 without compression. */
+/**
+ * `hello` / `isMaster`: the handshake. We are a standalone MongoDB 8.0 without compression, with
+ * sessions (`lsid` is accepted and ignored) except on a connection opened without them.
+ */
 import type { Document } from "bson";
 import type { Command } from "./context.ts";
 
@@ -13,7 +16,7 @@ export const hello: Command = {
       maxMessageSizeBytes: 48000000,
       maxWriteBatchSize: 100000,
       localTime: new Date(),
-      logicalSessionTimeoutMinutes: 30,
+      ...(ctx.sessions === false ? {} : { logicalSessionTimeoutMinutes: 30 }),
       connectionId: ctx.connectionId,
       minWireVersion: 0,
       maxWireVersion: MAX_WIRE_VERSION,
