@@ -503,3 +503,44 @@ Deno.test("serveHttp() writes a WireResponse's JSON text with its byte length, f
     await server.shutdown();
   }
 });
+
+Deno.test("serveHttp() frames each answer of a kept-alive connection whole, small after large after small", async () => {
+  // One connection's answers share a buffer: each must carry its own bytes only, whatever came
+  // before it (a longer answer, or one too large for the kept buffer). Non-ASCII text is framed
+  // apart from its head, ASCII text with it: both are tried.
+  // Odd sizes answer ASCII text, even ones text with an "é".
+  const sizes = [3001, 5, 40_000, 7, 20_000, 2, 3, 4, 1];
+  const text = (n: number) => JSON.stringify((n % 2 ? "" : "é") + "x".repeat(n));
+  const server = start({
+    handler: (req) => new WireResponse(200, text(Number(new URL(req.url).searchParams.get("n")))),
+  });
+  const conn = await connect(server);
+  try {
+    let bytes = new Uint8Array(0);
+    const buf = new Uint8Array(65536);
+    for (const n of sizes) {
+      await send(conn, `GET /?n=${n} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      let total = -1;
+      let headEnd = -1;
+      while (total < 0 || bytes.length < total) {
+        const got = await conn.read(buf);
+        if (got === null) throw new Error(`closed before the answer of ${n}`);
+        const next = new Uint8Array(bytes.length + got);
+        next.set(bytes);
+        next.set(buf.subarray(0, got), bytes.length);
+        bytes = next;
+        const head = new TextDecoder("latin1").decode(bytes);
+        headEnd = head.indexOf("\r\n\r\n");
+        if (headEnd >= 0) {
+          total = headEnd + 4 + Number(/content-length: (\d+)/.exec(head.slice(0, headEnd))?.[1]);
+        }
+      }
+      assert.equal(bytes.length, total, `bytes after the answer of ${n}`);
+      assert.equal(decoder.decode(bytes.subarray(headEnd + 4)), text(n), `answer of ${n}`);
+      bytes = new Uint8Array(0);
+    }
+  } finally {
+    conn.close();
+    await server.shutdown();
+  }
+});

@@ -178,7 +178,16 @@ interface Connection {
   /** Bytes of the current request received (0: nothing yet, evictable at the cap). */
   started: boolean;
   closed: boolean;
+  /**
+   * The buffer the last answer was framed in, reused for the next (a connection's answers are
+   * written one after another): a fresh 1 KB Uint8Array cost ~1.5 us an answer. Only buffers of
+   * at most OUT_KEPT bytes are kept.
+   */
+  out?: Uint8Array;
 }
+
+/** The largest answer buffer a connection keeps between answers. */
+const OUT_KEPT = 16 * 1024;
 
 interface ParsedHead {
   method: string;
@@ -506,7 +515,12 @@ export function serveHttp(options: HttpServerOptions): HttpServer {
     // One buffer for head and body, one write. The head is ASCII but for rare byte-string header
     // values, which take at most three bytes a character here.
     const bodyLength = isHead || noBody ? 0 : bodyBytes;
-    const out = new Uint8Array(head.length * 3 + bodyLength);
+    const need = head.length * 3 + bodyLength;
+    let out = c.out;
+    if (out === undefined || out.length < need) {
+      out = new Uint8Array(Math.max(need, 4096));
+      if (out.length <= OUT_KEPT) c.out = out;
+    }
     let payload: Uint8Array;
     if (asciiText !== undefined) {
       const { written } = encoder.encodeInto(bodyLength > 0 ? head + asciiText : head, out);
