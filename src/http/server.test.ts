@@ -455,6 +455,29 @@ Deno.test("serveHttp() hands the handler the method, URL and headers new Request
         headers: [["Host", "127.0.0.1:8080"]],
       }),
     },
+    {
+      // UTF-8 in a header value: each byte is one character (U+0000-U+00FF), as Fetch reads
+      // header bytes; "ł" and "€" hold bytes 0x80-0x9F, which windows-1252 would turn into
+      // characters past U+00FF that no header may hold.
+      line: "GET /u HTTP/1.1",
+      headers: "Host: a\r\nX-Name: Zażółć ł €\r\nUser-Agent: é\u00e9",
+      status: 200,
+      expected: new Request("http://a/u", {
+        headers: [
+          ["Host", "a"],
+          ["X-Name", String.fromCharCode(...encoder.encode("Zażółć ł €"))],
+          ["User-Agent", String.fromCharCode(...encoder.encode("éé"))],
+        ],
+      }),
+    },
+    {
+      // Raw UTF-8 in the target: the URL has it percent-encoded.
+      line: "GET /ł?q=€ HTTP/1.1",
+      headers: "Host: a",
+      status: 200,
+      expected: new Request("http://a/ł?q=€", { headers: [["Host", "a"]] }),
+    },
+    { line: "GET /a\x01b HTTP/1.1", headers: "Host: a", status: 400 },
     { line: "CONNECT /x HTTP/1.1", headers: "Host: a", status: 400 },
     { line: "TRACE /x HTTP/1.1", headers: "Host: a", status: 400 },
     { line: "GET * HTTP/1.1", headers: "Host: a", status: 400 },

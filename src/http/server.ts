@@ -25,6 +25,7 @@
  * in a `WireRequest` (wire_request.ts) rather than Deno's `Request`; responses are buffered and
  * sent with `Content-Length` in one write.
  */
+import { Buffer } from "node:buffer";
 import { normaliseMethod, WireRequest } from "./wire_request.ts";
 import { WireResponse } from "./wire_response.ts";
 
@@ -120,7 +121,18 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BAD_VALUE = /[\0\r\n]|[^\x00-\xff]/;
 /** A Host value: a name or an address, with an optional port; nothing that could move the path. */
 const HOST = /^(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
-const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) (\S+) HTTP\/1\.([01])$/;
+// The target: visible ASCII, and raw bytes past 0x7F (see `percentEncodeHigh`); no controls.
+const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e\x80-\xff]+) HTTP\/1\.([01])$/;
+const HIGH = /[\x80-\xff]/;
+
+/**
+ * A target's raw bytes past 0x7F (read one character a byte), percent-encoded: the URL a client
+ * that encoded them itself would have sent (`/ł` as UTF-8 bytes is `/%C5%82`, as
+ * `new Request("http://h/ł").url` has it), whatever the bytes' encoding.
+ */
+function percentEncodeHigh(target: string): string {
+  return target.replace(/[\x80-\xff]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`);
+}
 const REASONS: Record<number, string> = {
   100: "Continue",
   200: "OK",
@@ -148,7 +160,17 @@ const REASONS: Record<number, string> = {
 const encoder = new TextEncoder();
 // deno-lint-ignore no-control-regex
 const ASCII = /^[\x00-\x7f]*$/;
-const latin1 = new TextDecoder("latin1");
+
+/**
+ * Bytes as text, one character (U+0000-U+00FF) per byte: how Fetch reads header bytes ("isomorphic
+ * decode"), so a UTF-8 value reaches the app as `new Request()` would show it. (A
+ * `TextDecoder("latin1")` is windows-1252: it turned bytes 0x80-0x9F, common in UTF-8, into
+ * characters past U+00FF that no header may hold, and the request was refused. Node's latin1 is
+ * the isomorphic one, and three times as fast on a request head.)
+ */
+function isomorphicDecode(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
+}
 
 /** The soft open-file limit of this process, from /proc (Linux); undefined elsewhere. */
 export function openFileLimit(): number | undefined {
@@ -379,7 +401,7 @@ export function serveHttp(options: HttpServerOptions): HttpServer {
       }
       let head: ParsedHead;
       try {
-        head = parseHead(latin1.decode(r.buf.subarray(r.start, headEnd)));
+        head = parseHead(isomorphicDecode(r.buf.subarray(r.start, headEnd)));
       } catch (e) {
         const err = e instanceof RequestError ? e : new RequestError(400, "malformed request");
         await sendError(c, err.status, `Cannot read request: ${err.message}`);
@@ -611,7 +633,8 @@ function parseHead(text: string): ParsedHead {
   const lines = text.split("\r\n");
   const m = REQUEST_LINE.exec(lines[0]);
   if (!m) throw new RequestError(400, "malformed request line");
-  const [, method, target, minorText] = m;
+  const [, method, rawTarget, minorText] = m;
+  const target = HIGH.test(rawTarget) ? percentEncodeHigh(rawTarget) : rawTarget;
   if (!target.startsWith("/") && !/^https?:\/\//i.test(target) && target !== "*") {
     throw new RequestError(400, "malformed request target");
   }
@@ -729,7 +752,7 @@ class ByteReader {
     for (;;) {
       const i = this.buf.subarray(this.start, this.end).indexOf(10);
       if (i >= 0) {
-        const line = latin1.decode(this.buf.subarray(this.start, this.start + i));
+        const line = isomorphicDecode(this.buf.subarray(this.start, this.start + i));
         this.start += i + 1;
         if (!line.endsWith("\r")) throw new RequestError(400, "malformed chunk framing");
         return line.slice(0, -1);
