@@ -567,3 +567,37 @@ Deno.test("serveHttp() frames each answer of a kept-alive connection whole, smal
     await server.shutdown();
   }
 });
+
+Deno.test("serveHttp() sends header values as bytes, one a character, as Deno.serve does", async () => {
+  // "café" in a header is the byte 0xE9, not UTF-8's two bytes; the body stays UTF-8.
+  const value = "caf\u00e9 \u0080\u00ff";
+  const server = start({
+    handler: (req) =>
+      new URL(req.url).pathname === "/wire"
+        ? new WireResponse(200, '{"ok":true}')
+        : new Response('{"name":"Zoë"}', { headers: { "x-name": value } }),
+  });
+  try {
+    const res = await fetch(`http://127.0.0.1:${server.addr.port}/`);
+    assert.equal(res.headers.get("x-name"), value);
+    assert.equal(await res.text(), '{"name":"Zoë"}');
+    const conn = await connect(server);
+    await send(conn, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    const bytes: number[] = [];
+    const buf = new Uint8Array(4096);
+    for (let n = await conn.read(buf); n !== null; n = await conn.read(buf)) {
+      bytes.push(...buf.subarray(0, n));
+    }
+    conn.close();
+    const text = String.fromCharCode(...bytes);
+    assert.match(text, /\r\nx-name: caf\xe9 \x80\xff\r\n/);
+    assert.equal(
+      Number(/content-length: (\d+)/.exec(text)?.[1]),
+      encoder.encode('{"name":"Zoë"}').length,
+    );
+    const wire = await fetch(`http://127.0.0.1:${server.addr.port}/wire`);
+    assert.equal(await wire.text(), '{"ok":true}');
+  } finally {
+    await server.shutdown();
+  }
+});

@@ -172,6 +172,12 @@ function isomorphicDecode(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
 }
 
+/** The reverse: each character (all U+0000-U+00FF in a head) as one byte; the bytes written. */
+function isomorphicEncodeInto(text: string, out: Uint8Array): number {
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  return text.length;
+}
+
 /** The soft open-file limit of this process, from /proc (Linux); undefined elsewhere. */
 export function openFileLimit(): number | undefined {
   try {
@@ -544,11 +550,17 @@ export function serveHttp(options: HttpServerOptions): HttpServer {
       if (out.length <= OUT_KEPT) c.out = out;
     }
     let payload: Uint8Array;
+    // UTF-8 is the fast encoder, and right for ASCII; a head with a header value past ASCII (it
+    // wrote more bytes than it has characters) is written again one byte a character, as header
+    // values are bytes (what Deno.serve sends; UTF-8 made "é" arrive as "Ã©").
     if (asciiText !== undefined) {
-      const { written } = encoder.encodeInto(bodyLength > 0 ? head + asciiText : head, out);
+      const text = bodyLength > 0 ? head + asciiText : head;
+      let { written } = encoder.encodeInto(text, out);
+      if (written !== text.length) written = isomorphicEncodeInto(text, out);
       payload = out.subarray(0, written);
     } else {
-      const { written } = encoder.encodeInto(head, out);
+      let { written } = encoder.encodeInto(head, out);
+      if (written !== head.length) written = isomorphicEncodeInto(head, out);
       if (bodyLength > 0) out.set(body!, written);
       payload = out.subarray(0, written + bodyLength);
     }
