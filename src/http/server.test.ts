@@ -217,6 +217,9 @@ Deno.test("serveHttp() refuses bad framing with 4xx and closes the connection", 
     // A Host that would move the path the app sees ("/admin/...") is refused, not joined in.
     ["GET /api/ping HTTP/1.1\r\nHost: x/admin?\r\n\r\n", /^HTTP\/1\.1 400 /],
     ["GET / HTTP/1.1\r\nHost: x\r\nX-A: a\nb\r\n\r\n", /^HTTP\/1\.1 400 /],
+    // Lines ending in LF alone are refused at once, not waited on until the head's deadline.
+    ["GET / HTTP/1.1\nHost: x\n\n", /^HTTP\/1\.1 400 /],
+    ["\nGET / HTTP/1.1\r\nHost: x\r\n\r\n", /^HTTP\/1\.1 400 /],
     ["GET / HTTP/1.1\r\nHost: x\r\nX-A: a\u0000b\r\n\r\n", /^HTTP\/1\.1 400 /],
     [
       "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
@@ -235,6 +238,24 @@ Deno.test("serveHttp() refuses bad framing with 4xx and closes the connection", 
     }
     assert.equal(handled, 0);
   } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("serveHttp() reads a head sent a byte at a time, its CRLFs split across reads", async () => {
+  const server = start({ headersTimeoutMs: 5000 });
+  const conn = await connect(server);
+  try {
+    const request = "GET /slow HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n\r\n";
+    for (const byte of encoder.encode(request)) {
+      await conn.write(Uint8Array.of(byte));
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    const response = await readResponse(conn, { text: "" });
+    assert.match(response, /^HTTP\/1\.1 200 /);
+    assert.match(response, /"path":"\/slow"/);
+  } finally {
+    conn.close();
     await server.shutdown();
   }
 });

@@ -386,9 +386,9 @@ export function serveHttp(options: HttpServerOptions): HttpServer {
       let headEnd = -1;
       let scanned = r.start;
       for (;;) {
-        headEnd = indexOfCrlf2(r.buf, scanned, r.end);
-        if (headEnd >= 0 || r.end - r.start > MAX_HEAD_BYTES) break;
-        scanned = Math.max(r.start, r.end - 3);
+        headEnd = headEndIn(r.buf, r.start, scanned, r.end);
+        if (headEnd >= 0 || headEnd === BARE_LF || r.end - r.start > MAX_HEAD_BYTES) break;
+        scanned = r.end;
         const before = r.start;
         if (!await r.fill()) {
           if (r.end > r.start) log({ level: "info", msg: "http client abort", phase: "head" });
@@ -400,6 +400,12 @@ export function serveHttp(options: HttpServerOptions): HttpServer {
           c.phase = "head";
           c.deadline = Date.now() + options.headersTimeoutMs;
         }
+      }
+      if (headEnd === BARE_LF) {
+        // Lines must end in CRLF: a lone LF is refused at once (not waited on until the head's
+        // deadline), and never read as a line end, which a proxy in front might not do.
+        await sendError(c, 400, "Cannot read request: a line ends in LF without CR");
+        return;
       }
       if (headEnd < 0 || headEnd - r.start > MAX_HEAD_BYTES) {
         await sendError(c, 431, "Cannot read request: header section too large");
@@ -632,10 +638,19 @@ function pathOf(target: string): string {
   return q < 0 ? target : target.slice(0, q);
 }
 
-/** The index of the first CRLF CRLF in `buf[from, to)`, or -1. */
-function indexOfCrlf2(buf: Uint8Array, from: number, to: number): number {
-  for (let i = from + 3; i < to; i++) {
-    if (buf[i] === 10 && buf[i - 1] === 13 && buf[i - 2] === 10 && buf[i - 3] === 13) return i - 3;
+/** What `headEndIn` returns for an LF without a CR before it. */
+const BARE_LF = -2;
+
+/**
+ * Where the head that starts at `start` ends (the index of its CRLF CRLF), looking at the bytes
+ * `buf[from, to)` (those before `from` were looked at already): -1 when the end is not there yet,
+ * BARE_LF when an LF without a CR before it comes first.
+ */
+function headEndIn(buf: Uint8Array, start: number, from: number, to: number): number {
+  for (let i = Math.max(from, start); i < to; i++) {
+    if (buf[i] !== 10) continue;
+    if (i === start || buf[i - 1] !== 13) return BARE_LF;
+    if (i - 3 >= start && buf[i - 2] === 10 && buf[i - 3] === 13) return i - 3;
   }
   return -1;
 }
