@@ -499,6 +499,15 @@ Deno.test("serveHttp() hands the handler the method, URL and headers new Request
       expected: new Request("http://a/ł?q=€", { headers: [["Host", "a"]] }),
     },
     { line: "GET /a\x01b HTTP/1.1", headers: "Host: a", status: 400 },
+    {
+      // Cookie lines are joined as Deno.serve joins them ("; "), so each cookie stays whole.
+      line: "GET /c HTTP/1.1",
+      headers: "Host: a\r\nCookie: a=1\r\nX-Two: 1\r\ncookie: b=2\r\nX-Two: 2",
+      status: 200,
+      expected: new Request("http://a/c", {
+        headers: [["Host", "a"], ["Cookie", "a=1; b=2"], ["X-Two", "1"], ["X-Two", "2"]],
+      }),
+    },
     { line: "CONNECT /x HTTP/1.1", headers: "Host: a", status: 400 },
     { line: "TRACE /x HTTP/1.1", headers: "Host: a", status: 400 },
     { line: "GET * HTTP/1.1", headers: "Host: a", status: 400 },

@@ -672,6 +672,7 @@ function parseHead(text: string): ParsedHead {
   let connection = "";
   let expect: string | undefined;
   let hosts = 0;
+  let cookieAt = -1;
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i];
     const colon = line.indexOf(":");
@@ -681,6 +682,13 @@ function parseHead(text: string): ParsedHead {
     const value = line.slice(colon + 1).trim();
     if (BAD_VALUE.test(value)) throw new RequestError(400, "malformed header value");
     const lower = name.toLowerCase();
+    if (lower === "cookie" && cookieAt >= 0) {
+      // Cookie lines are joined with "; ", as Deno.serve and HTTP/2 (RFC 9113 8.2.3) join them:
+      // cookie pairs are separated by ";", and a ", " would run two cookies into one value.
+      headers[cookieAt][1] += `; ${value}`;
+      continue;
+    }
+    if (lower === "cookie") cookieAt = headers.length;
     headers.push([lower, value]);
     switch (lower) {
       case "content-length":
