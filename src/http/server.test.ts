@@ -631,3 +631,31 @@ Deno.test("serveHttp() sends header values as bytes, one a character, as Deno.se
     await server.shutdown();
   }
 });
+
+Deno.test("serveHttp() dates every answer, unless the answer has its own Date", async () => {
+  const server = start({
+    handler: (req) =>
+      new URL(req.url).pathname === "/own"
+        ? new Response("{}", { headers: { date: "Sun, 06 Nov 1994 08:49:37 GMT" } })
+        : new WireResponse(200, "{}"),
+  });
+  try {
+    const before = Date.now();
+    const res = await fetch(`http://127.0.0.1:${server.addr.port}/`);
+    await res.body?.cancel();
+    const date = res.headers.get("date");
+    assert.match(date ?? "", /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/);
+    const at = Date.parse(date!);
+    assert.ok(at >= Math.floor(before / 1000) * 1000 && at <= Date.now(), date!);
+    const own = await fetch(`http://127.0.0.1:${server.addr.port}/own`);
+    await own.body?.cancel();
+    assert.equal(own.headers.get("date"), "Sun, 06 Nov 1994 08:49:37 GMT");
+    // The server's own error answers too.
+    const conn = await connect(server);
+    await send(conn, "GET / HTTP/1.1\r\n\r\n");
+    const refused = await readUntilClosed(conn);
+    assert.match(refused ?? "", /^HTTP\/1\.1 400 [^]*\r\ndate: [A-Z][a-z]{2}, /);
+  } finally {
+    await server.shutdown();
+  }
+});
