@@ -17,8 +17,11 @@
  *   server or the process;
  * - strict framing: a request head over 16 KiB is 431, `Transfer-Encoding` together with
  *   `Content-Length`, an unknown transfer coding, a bad or repeated `Content-Length`, a malformed
- *   request line or header, or HTTP/1.1 without `Host` is 400, and the connection is closed;
- *   a body over `maxBodyBytes` is 413 before it is read; `Expect: 100-continue` is honoured;
+ *   request line or header, a line ending in LF without CR, or HTTP/1.1 without `Host` is 400,
+ *   and the connection is closed; a body over `maxBodyBytes` is 413 before it is read;
+ *   `Expect: 100-continue` is honoured;
+ * - header bytes are read and written one character a byte, as Fetch reads them; every answer
+ *   carries `Date`;
  * - a client that goes away before its request is complete is logged as a client abort.
  *
  * Request bodies are read whole before the handler runs (they are small JSON here) and handed over
