@@ -11,13 +11,16 @@
  * `wrk -c CONNECTIONS` for SECONDS, in ROUNDS interleaved rounds after a warm-up; the CPU a request
  * costs is the servers' user+system time (from /proc, the store's process included for
  * connect-mongo) over the requests wrk completed. Ratios are taken within each round, then the
- * median is printed. Finally the service is profiled under `_getUser` load and its CPU split into
+ * median is printed. wrk's percentiles include its coordinated-omission correction, so `/api/ping` and
+ * `_getUser` are then loaded once more by bench/latency_client.ts, which records each latency as it
+ * was. Finally the service is profiled under `_getUser` load and its CPU split into
  * HTTP+engine, driver and store. Settings: BENCH_HTTP_SESSIONS (default "10000,1000000"),
  * BENCH_HTTP_ROUNDS (3), BENCH_HTTP_SECONDS (5), BENCH_HTTP_CONNECTIONS (50).
  */
 import { MongoClient } from "mongodb";
 import { join } from "node:path";
 import { newToken } from "../src/utils/token.ts";
+import type { LatencyResult } from "./latency_client.ts";
 import { envInt } from "./stats.ts";
 import { type Child, startChild } from "../tests/support/child.ts";
 
@@ -112,6 +115,32 @@ async function wrk(target: Target, seconds: number, connections: number, pin: bo
     p99ms: ms("99"),
     cpuUsPerReq: ((after - before) * 1e6) / requests,
   } satisfies Sample;
+}
+
+/** One run of bench/latency_client.ts against `target` (pinned like wrk). */
+async function recordedLatency(
+  target: Target,
+  seconds: number,
+  connections: number,
+  pin: boolean,
+): Promise<LatencyResult> {
+  const cmd = [
+    Deno.execPath(),
+    "run",
+    "--allow-net",
+    join(ROOT, "bench/latency_client.ts"),
+    target.url,
+    target.method,
+    String(seconds),
+    String(connections),
+    target.cookie ?? "",
+  ];
+  const [command, ...args] = pin ? ["taskset", "-c", "1", ...cmd] : cmd;
+  const out = await new Deno.Command(command, { args, stdout: "piped", stderr: "piped" }).output();
+  if (out.code !== 0) {
+    throw new Error(`${target.name}: ${new TextDecoder().decode(out.stderr).trim().slice(-500)}`);
+  }
+  return JSON.parse(new TextDecoder().decode(out.stdout));
 }
 
 const median = (xs: number[]) => {
@@ -404,6 +433,24 @@ export async function benchHttp(log: (line: string) => void = console.log): Prom
         if (v) {
           log(`${key}: ${median(v).toFixed(2)}x (median of ${v.length} rounds: ${spread(v, 2)})`);
         }
+      }
+      // wrk's percentiles above include its coordinated-omission correction; these are the
+      // latencies as recorded, by a client of our own (bench/latency_client.ts).
+      log(
+        `recorded latency (bench/latency_client.ts, no coordinated-omission correction), ` +
+          `${connections} connections, ${seconds} s`,
+      );
+      log(
+        "target".padEnd(36) + "req/s".padStart(9) + "p50 ms".padStart(8) + "p90 ms".padStart(8) +
+          "p99 ms".padStart(8) + "max ms".padStart(8) + "  answers a connection",
+      );
+      for (const t of targets.slice(1, 3)) {
+        const r = await recordedLatency(t, seconds, connections, pin);
+        log(
+          t.name.padEnd(36) + String(Math.round(r.rps)).padStart(9) + r.p50.toFixed(2).padStart(8) +
+            r.p90.toFixed(2).padStart(8) + r.p99.toFixed(2).padStart(8) +
+            r.max.toFixed(1).padStart(8) + `  ${r.perConnection.min}-${r.perConnection.max}`,
+        );
       }
     } finally {
       for (const c of started.reverse()) await c.stop();
