@@ -370,7 +370,8 @@ export function serveHttp(options: HttpServerOptions): HttpServer {
     const bytes = encoder.encode(
       `HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n` +
         rendered("").text +
-        `content-length: ${body.length}\r\nretry-after: 1\r\nconnection: close\r\n\r\n${body}`,
+        `date: ${httpDate()}\r\ncontent-length: ${body.length}\r\nretry-after: 1\r\n` +
+        `connection: close\r\n\r\n${body}`,
     );
     const timer = setTimeout(() => conn.close(), options.sendTimeoutMs);
     conn.write(bytes).catch(() => {}).finally(() => {
