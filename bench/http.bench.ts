@@ -8,7 +8,10 @@
  *   on first use), else skipped with a note.
  *
  * Servers run pinned to CPU 0 and wrk to CPU 1 when `taskset` exists. Each target is loaded by
- * `wrk -c CONNECTIONS` for SECONDS, in ROUNDS interleaved rounds after a warm-up; the CPU a request
+ * `wrk -c CONNECTIONS` for SECONDS, in ROUNDS interleaved rounds after a warm-up. Validated
+ * requests take turns with 1000 sessions (each request the next cookie), and so do the peers'
+ * requests with as many sessions of theirs: requests in flight carry different sessions, as real
+ * traffic does, and nothing gains from asking for the same one at once. The CPU a request
  * costs is the servers' user+system time (from /proc, the store's process included for
  * connect-mongo) over the requests wrk completed. Ratios are taken within each round, then the
  * median is printed. wrk's percentiles include its coordinated-omission correction, so `/api/ping` and
@@ -31,7 +34,8 @@ interface Target {
   name: string;
   url: string;
   method: "GET" | "POST";
-  cookie?: string;
+  /** Cookies the requests carry, each request the next in turn (none: no cookie). */
+  cookies?: string[];
   /** Processes whose CPU the target's requests cost. */
   pids: number[];
 }
@@ -80,7 +84,20 @@ async function wrk(target: Target, seconds: number, connections: number, pin: bo
   if (target.method === "POST") {
     lines.push(`wrk.body = "{}"`, `wrk.headers["Content-Type"] = "application/json"`);
   }
-  if (target.cookie) lines.push(`wrk.headers["Cookie"] = "${target.cookie}"`);
+  const cookies = target.cookies ?? [];
+  if (cookies.length === 1) lines.push(`wrk.headers["Cookie"] = "${cookies[0]}"`);
+  if (cookies.length > 1) {
+    // Each request the next cookie in turn: the requests in flight carry different sessions.
+    lines.push(
+      `local cookies = {${cookies.map((c) => `"${c}"`).join(",")}}`,
+      "local i = 0",
+      "request = function()",
+      "  i = i % #cookies + 1",
+      `  wrk.headers["Cookie"] = cookies[i]`,
+      "  return wrk.format()",
+      "end",
+    );
+  }
   await Deno.writeTextFile(script, lines.join("\n") + "\n");
   const args = [
     "-t1",
@@ -133,7 +150,7 @@ async function recordedLatency(
     target.method,
     String(seconds),
     String(connections),
-    target.cookie ?? "",
+    ...(target.cookies ?? []),
   ];
   const [command, ...args] = pin ? ["taskset", "-c", "1", ...cmd] : cmd;
   const out = await new Deno.Command(command, { args, stdout: "piped", stderr: "piped" }).output();
@@ -148,22 +165,31 @@ const median = (xs: number[]) => {
   return s.length === 0 ? NaN : s[Math.floor((s.length - 1) / 2)];
 };
 
-/** Makes `n` more sessions for `user` in the service's store (the hashes of real tokens). */
-async function seedSessions(socketPath: string, user: string, n: number): Promise<void> {
+/** How many sessions the validated requests of the load take turns with. */
+const POOL = 1000;
+
+/**
+ * Makes `n` more sessions in the service's store (the hashes of real tokens). The first
+ * `min(n, POOL)` belong to `user` (the bench's registered user, so `/me` finds a username) and
+ * come back as `session=<token>` cookies; the others belong to 1000 other users.
+ */
+async function seedSessions(socketPath: string, user: string, n: number): Promise<string[]> {
   const client = new MongoClient(
     `mongodb://${encodeURIComponent(socketPath)}/?directConnection=true`,
   );
   await client.connect();
+  const cookies: string[] = [];
   try {
     const sessions = client.db("sessions").collection<{ _id: string }>("Sessioning.sessions");
     const now = Date.now();
     for (let i = 0; i < n; i += 10_000) {
       const docs = [];
       for (let j = i; j < Math.min(n, i + 10_000); j++) {
-        const { id, hash } = newToken();
+        const { id, hash, token } = newToken();
+        if (j < POOL) cookies.push(`session=${token}`);
         docs.push({
           _id: id,
-          user: `${user}-${j % 1000}`,
+          user: j < POOL ? user : `seed-${j % 1000}`,
           hash,
           createdAt: new Date(now),
           lastSeenAt: new Date(now),
@@ -179,6 +205,7 @@ async function seedSessions(socketPath: string, user: string, n: number): Promis
   } finally {
     await client.close();
   }
+  return cookies;
 }
 
 async function serviceProcess(pin: boolean, extraArgs: string[] = []) {
@@ -205,9 +232,8 @@ async function serviceProcess(pin: boolean, extraArgs: string[] = []) {
     body: JSON.stringify({ username: "bench", password: "bench password 1" }),
   });
   if (reg.status !== 201) throw new Error(`Cannot register the bench user: ${reg.status}`);
-  const cookie = reg.headers.getSetCookie().find((c) => c.startsWith("session="))!.split(";")[0];
-  await reg.body?.cancel();
-  return { child, base, cookie, dataDir };
+  const { user } = await reg.json() as { user: string };
+  return { child, base, user, dataDir };
 }
 
 /**
@@ -292,7 +318,11 @@ export async function benchHttp(log: (line: string) => void = console.log): Prom
       const svc = await serviceProcess(pin);
       started.push(svc.child);
       dirs.push(svc.dataDir);
-      await seedSessions(join(svc.dataDir, "mongod.sock"), "seed", size - 1);
+      const cookies = await seedSessions(
+        join(svc.dataDir, "mongod.sock"),
+        svc.user,
+        Math.max(1, size - 1),
+      );
       const floorPort = freePort();
       const floor = await spawn(
         [Deno.execPath(), "run", "--allow-net", "--allow-env", join(ROOT, "bench/floor_server.ts")],
@@ -318,14 +348,14 @@ export async function benchHttp(log: (line: string) => void = console.log): Prom
           name: "POST /api/Sessioning/_getUser",
           url: `${svc.base}/api/Sessioning/_getUser`,
           method: "POST",
-          cookie: svc.cookie,
+          cookies,
           pids: [svc.child.pid],
         },
         {
           name: "GET /api/auth/me",
           url: `${svc.base}/api/auth/me`,
           method: "GET",
-          cookie: svc.cookie,
+          cookies,
           pids: [svc.child.pid],
         },
       ];
@@ -360,14 +390,18 @@ export async function benchHttp(log: (line: string) => void = console.log): Prom
           const peer = await spawn(["node", join(peersDir, "server.mjs")], env, /listening/, pin);
           started.push(peer);
           pids.push(peer.pid);
-          const login = await fetch(`http://127.0.0.1:${port}/login`, { method: "POST" });
-          const cookie = login.headers.getSetCookie()[0].split(";")[0];
-          await login.body?.cancel();
+          // As many sessions as the service's requests take turns with.
+          const peerCookies: string[] = [];
+          while (peerCookies.length < cookies.length) {
+            const login = await fetch(`http://127.0.0.1:${port}/login`, { method: "POST" });
+            peerCookies.push(login.headers.getSetCookie()[0].split(";")[0]);
+            await login.body?.cancel();
+          }
           targets.push({
             name: mongo ? "express-session + connect-mongo" : "express-session + MemoryStore",
             url: `http://127.0.0.1:${port}/whoami`,
             method: "GET",
-            cookie,
+            cookies: peerCookies,
             pids,
           });
         }
@@ -462,13 +496,13 @@ export async function benchHttp(log: (line: string) => void = console.log): Prom
   const profDir = await Deno.makeTempDir({ prefix: "bench-prof-" });
   const svc = await serviceProcess(pin, ["--cpu-prof", `--cpu-prof-dir=${profDir}`]);
   try {
-    await seedSessions(join(svc.dataDir, "mongod.sock"), "seed", 9999);
+    const cookies = await seedSessions(join(svc.dataDir, "mongod.sock"), svc.user, 9999);
     await wrk(
       {
         name: "profile",
         url: `${svc.base}/api/Sessioning/_getUser`,
         method: "POST",
-        cookie: svc.cookie,
+        cookies,
         pids: [svc.child.pid],
       },
       seconds,

@@ -8,8 +8,10 @@
  * whether the server serves its connections fairly.
  *
  * Run by bench/http.bench.ts as its own process (pinned to the load generator's CPU):
- * `deno run --allow-net bench/latency_client.ts <url> <GET|POST> <seconds> <connections> [cookie]`
+ * `deno run --allow-net bench/latency_client.ts <url> <GET|POST> <seconds> <connections> [cookie...]`
  * prints one JSON line (`LatencyResult`). Every answer must be a 200 with a `content-length`.
+ * With several cookies, each request carries the next one in turn (connection `c`'s `i`-th
+ * request the cookie `(c + i * connections) mod n`), so requests in flight carry different ones.
  */
 
 /** What one run measured; latencies in milliseconds. */
@@ -41,14 +43,17 @@ export async function closedLoop(
   method: "GET" | "POST",
   seconds: number,
   connections: number,
-  cookie?: string,
+  cookies: string[] = [],
 ): Promise<LatencyResult> {
-  const lines = [`${method} ${url.pathname}${url.search} HTTP/1.1`, `Host: ${url.host}`];
-  if (cookie) lines.push(`Cookie: ${cookie}`);
-  if (method === "POST") lines.push("Content-Type: application/json", "Content-Length: 2");
-  const request = new TextEncoder().encode(
-    lines.join("\r\n") + "\r\n\r\n" + (method === "POST" ? "{}" : ""),
-  );
+  const requestWith = (cookie?: string) => {
+    const lines = [`${method} ${url.pathname}${url.search} HTTP/1.1`, `Host: ${url.host}`];
+    if (cookie) lines.push(`Cookie: ${cookie}`);
+    if (method === "POST") lines.push("Content-Type: application/json", "Content-Length: 2");
+    return new TextEncoder().encode(
+      lines.join("\r\n") + "\r\n\r\n" + (method === "POST" ? "{}" : ""),
+    );
+  };
+  const requests = cookies.length > 0 ? cookies.map(requestWith) : [requestWith()];
   const latin1 = new TextDecoder("latin1");
   const latencies: number[] = [];
   const counts = new Array<number>(connections).fill(0);
@@ -59,8 +64,11 @@ export async function closedLoop(
     const conn = await Deno.connect({ hostname: url.hostname, port: Number(url.port) });
     conn.setNoDelay(true);
     let buf = new Uint8Array(16_384);
+    let next = index % requests.length;
     try {
       while (performance.now() < end) {
+        const request = requests[next];
+        next = (next + connections) % requests.length;
         const sent = performance.now();
         await conn.write(request);
         let filled = 0;
@@ -112,14 +120,14 @@ export async function closedLoop(
 }
 
 if (import.meta.main) {
-  const [url, method, seconds, connections, cookie] = Deno.args;
+  const [url, method, seconds, connections, ...cookies] = Deno.args;
   if (method !== "GET" && method !== "POST") throw new Error("usage: <url> <GET|POST> <s> <n>");
   const result = await closedLoop(
     new URL(url),
     method,
     Number(seconds),
     Number(connections),
-    cookie || undefined,
+    cookies.filter((c) => c !== ""),
   );
   console.log(JSON.stringify(result));
 }

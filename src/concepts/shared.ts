@@ -94,3 +94,73 @@ export async function findOneDocument<T extends Document>(
   const batch = (reply.cursor as { firstBatch?: unknown } | undefined)?.firstBatch;
   return Array.isArray(batch) && batch.length > 0 ? batch[0] as WithId<T> : null;
 }
+
+/**
+ * Reads of one collection's documents by `_id` (a string) that share store commands: while a
+ * read is in flight, the reads asked for meanwhile wait and then go out together as one `find`
+ * on `{_id: {$in: [...]}}` (at most `maxBatch` ids a command). Under load a validated request
+ * then costs a share of a store command instead of a whole one (the driver's and the store's
+ * work per command is most of a validated request); one at a time, each read is its own
+ * `findOne`-shaped command at once, with no wait added.
+ *
+ * Nothing is cached: every read is answered by a command sent after it was asked for, so a
+ * write that completed before the read was asked (a revocation on any node) is always seen. Two
+ * reads of the same id in one command share its document, which callers must not change. A
+ * store failure rejects every read of that command.
+ */
+export class ByIdReads<T extends Document> {
+  readonly #db: Db;
+  readonly #collection: Collection<T>;
+  readonly #maxBatch: number;
+  /** Reads waiting for the next command, by id. */
+  #waiting = new Map<string, Array<PromiseWithResolvers<WithId<T> | null>>>();
+  #inFlight = false;
+
+  constructor(db: Db, collection: Collection<T>, maxBatch = 128) {
+    this.#db = db;
+    this.#collection = collection;
+    this.#maxBatch = maxBatch;
+  }
+
+  /** The document whose `_id` is `id`, or null. */
+  read(id: string): Promise<WithId<T> | null> {
+    const wait = Promise.withResolvers<WithId<T> | null>();
+    const same = this.#waiting.get(id);
+    if (same) same.push(wait);
+    else this.#waiting.set(id, [wait]);
+    if (!this.#inFlight) this.#send();
+    return wait.promise;
+  }
+
+  #send(): void {
+    const batch = new Map<string, Array<PromiseWithResolvers<WithId<T> | null>>>();
+    for (const [id, waits] of this.#waiting) {
+      if (batch.size === this.#maxBatch) break;
+      batch.set(id, waits);
+    }
+    for (const id of batch.keys()) this.#waiting.delete(id);
+    this.#inFlight = true;
+    const ids = [...batch.keys()];
+    const filter = ids.length === 1 ? { _id: ids[0] } : { _id: { $in: ids } };
+    this.#db.command({
+      find: this.#collection.collectionName,
+      filter,
+      limit: ids.length,
+      singleBatch: true,
+      batchSize: ids.length,
+    }).then((reply) => {
+      const docs = (reply.cursor as { firstBatch?: unknown } | undefined)?.firstBatch;
+      const byId = new Map<unknown, WithId<T>>();
+      if (Array.isArray(docs)) { for (const doc of docs) byId.set(doc._id, doc as WithId<T>); }
+      for (const [id, waits] of batch) {
+        const doc = byId.get(id) ?? null;
+        for (const w of waits) w.resolve(doc);
+      }
+    }, (e) => {
+      for (const waits of batch.values()) for (const w of waits) w.reject(e);
+    }).finally(() => {
+      this.#inFlight = false;
+      if (this.#waiting.size > 0) this.#send();
+    });
+  }
+}

@@ -888,3 +888,32 @@ Deno.test("_getUser() removes an expired session and tells its expiry once, acro
     ]);
     assert.equal(await db.collection("Sessioning.sessions").countDocuments({}), 0);
   }));
+
+Deno.test("_getUser() many at once: each gets its own user; an end on another node is seen by the next", () =>
+  withConcept(async ({ c, other }) => {
+    const users = Array.from({ length: 30 }, (_, i) => `user:${i}` as ID);
+    const tokens = await Promise.all(users.map((u) => newSession(c, u)));
+    const elsewhere = other({});
+    const checks = tokens.map((session) => c._getUser({ session }));
+    // Ended on another instance while those reads are in flight or waiting to be sent.
+    assert.deepEqual(await elsewhere.delete({ session: tokens[7] }), {});
+    assert.equal(ok(await elsewhere.deleteAllForUser({ user: users[12] })).count, 1);
+    // Asked after the ends completed: refused, whatever was in flight.
+    const later = [
+      c._getUser({ session: tokens[7] }),
+      c._getUser({ session: tokens[12] }),
+      c._getUser({ session: tokens[8] }),
+      c._getUser({ session: wrongSecret(tokens[9]) }),
+    ];
+    const seen = await Promise.all(checks);
+    for (const [i, result] of seen.entries()) {
+      // Asked before the ends: either answer is right for 7 and 12; every other is its user's.
+      if (i !== 7 && i !== 12) assert.deepEqual(result, [{ user: users[i] }]);
+    }
+    assert.deepEqual(await Promise.all(later), [
+      [DENIED_USER],
+      [DENIED_USER],
+      [{ user: users[8] }],
+      [DENIED_USER],
+    ]);
+  }));

@@ -9,6 +9,7 @@ import type { Collection, Db } from "mongodb";
 import type { Empty, ID } from "../../utils/types.ts";
 import { isPublicId, newToken, parseToken, secretMatches } from "../../utils/token.ts";
 import {
+  ByIdReads,
   findOneDocument,
   integerOption,
   isDict,
@@ -132,6 +133,8 @@ function isEndReason(x: unknown): x is EndReason {
 export default class SessioningConcept {
   readonly #db: Db;
   readonly #sessions: Collection<SessionDoc>;
+  /** Session reads by id, sent together while one is in flight (the read of every request). */
+  readonly #reads: ByIdReads<SessionDoc>;
   readonly #epoch: Collection<EpochDoc>;
   readonly #users: Collection<UserDoc>;
   readonly #clock: () => Date | number;
@@ -144,6 +147,7 @@ export default class SessioningConcept {
   constructor(db: Db, options: SessioningOptions = {}) {
     this.#db = db;
     this.#sessions = db.collection<SessionDoc>("Sessioning.sessions");
+    this.#reads = new ByIdReads(db, this.#sessions);
     this.#epoch = db.collection<EpochDoc>("Sessioning.epoch");
     this.#users = db.collection<UserDoc>("Sessioning.users");
     this.#clock = options.now ?? (() => Date.now());
@@ -227,7 +231,7 @@ export default class SessioningConcept {
     const parsed = parseToken(token);
     if (!parsed) return { result: "malformed" };
     await this.#ready();
-    const doc = await findOneDocument(this.#db, this.#sessions, { _id: parsed.id });
+    const doc = await this.#reads.read(parsed.id);
     if (!doc) {
       this.#emit({ type: "rejected", id: parsed.id, reason: "unknown", at: now });
       return { result: "unknown" };
