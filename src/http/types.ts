@@ -4,7 +4,7 @@
  * access logger. `createApp` (app.ts) takes these as its dependencies, so tests pass the real
  * concepts or small fakes.
  */
-import type { Env } from "hono";
+import type { Context, Env } from "hono";
 import type { RequestFigures } from "./request_metrics.ts";
 
 /** The Requesting concept as the boundary uses it (through the engine's instrumentation). */
@@ -95,5 +95,7 @@ export interface AppEnv extends Env {
     errorKind?: string;
     /** Whether `c.header` (or a cookie helper) put a header on the answer being made. */
     headersSet?: boolean;
+    /** Hono's own `c.header` of this context, called by the tracking one (`trackHeaders`). */
+    honoHeader?: Context["header"];
   };
 }
