@@ -8,6 +8,7 @@
  * `sessions_active`.
  */
 import assert from "node:assert/strict";
+import { EventEmitter } from "node:events";
 import { MongoClient } from "mongodb";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { loadConfig } from "../src/config.ts";
@@ -335,6 +336,36 @@ Deno.test("store_errors_total: a connection lost when the store dies counts as a
     await client.close().catch(() => {});
     metrics.close();
     await Deno.remove(dbpath, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("driverMetrics(): pool connections open and checked out follow the driver's events", async () => {
+  const events = new EventEmitter();
+  const metrics = new ServiceMetrics({ process: false });
+  driverMetrics(metrics.registry, events as unknown as MongoClient, (op) => metrics.storeError(op));
+  const conn = (id: number) => ({ address: "127.0.0.1:27017", connectionId: id });
+  const gauges = async () => {
+    const m = parse(await metrics.text());
+    return [sample(m, "mongodb_pool_connections"), sample(m, "mongodb_pool_checked_out")];
+  };
+  try {
+    assert.deepEqual(await gauges(), [0, 0]);
+    events.emit("connectionCreated", conn(1));
+    events.emit("connectionCheckedOut", conn(1));
+    events.emit("connectionCheckedOut", conn(2)); // first seen checked out: open too
+    assert.deepEqual(await gauges(), [2, 2]);
+    events.emit("connectionCheckedIn", conn(1));
+    events.emit("connectionCheckedIn", conn(1)); // twice: still not out
+    events.emit("connectionCheckedIn", conn(3)); // never seen: nothing
+    assert.deepEqual(await gauges(), [2, 1]);
+    events.emit("connectionCheckedOut", conn(1));
+    assert.deepEqual(await gauges(), [2, 2]);
+    events.emit("connectionClosed", { ...conn(2), reason: "poolClosed" });
+    assert.deepEqual(await gauges(), [1, 1]);
+    events.emit("connectionCheckedIn", conn(1));
+    assert.deepEqual(await gauges(), [1, 0]);
+  } finally {
+    metrics.close();
   }
 });
 

@@ -133,12 +133,18 @@ export class ByIdReads<T extends Document> {
   }
 
   #send(): void {
-    const batch = new Map<string, Array<PromiseWithResolvers<WithId<T> | null>>>();
-    for (const [id, waits] of this.#waiting) {
-      if (batch.size === this.#maxBatch) break;
-      batch.set(id, waits);
+    // The waiting reads become the batch and a fresh map takes the next ones: deleting each id
+    // from one long-lived map churned its table (see src/utils/string_map.ts).
+    let batch = this.#waiting;
+    this.#waiting = new Map();
+    if (batch.size > this.#maxBatch) {
+      const all = batch;
+      batch = new Map();
+      for (const [id, waits] of all) {
+        if (batch.size < this.#maxBatch) batch.set(id, waits);
+        else this.#waiting.set(id, waits);
+      }
     }
-    for (const id of batch.keys()) this.#waiting.delete(id);
     this.#inFlight = true;
     const ids = [...batch.keys()];
     const filter = ids.length === 1 ? { _id: ids[0] } : { _id: { $in: ids } };

@@ -92,8 +92,14 @@ export class MongoServer {
   #closing?: Promise<void>;
   /** Set as `close()` begins: no new connection, and no new request, is taken from then on. */
   #stopping = false;
-  /** Connections between reading a request and writing its reply. */
-  #busy = new Set<ServedConn>();
+  /**
+   * Whether each connection is between reading a request and writing its reply. A flag per
+   * connection rather than a set it joins and leaves per command: V8 rehashes a set whose deleted
+   * slots run out into a new table linked from the old one, and under load those replaced
+   * tables, once promoted, kept the young ones after them alive through young-generation
+   * collections.
+   */
+  #busy = new Map<ServedConn, boolean>();
   #wake?: () => void;
   #accepting: Promise<void>;
 
@@ -259,7 +265,7 @@ export class MongoServer {
       for (;;) {
         const frame = await reader.next();
         if (!frame || this.#stopping) break; // a request read while closing is not started
-        this.#busy.add(conn);
+        this.#busy.set(conn, true);
         const request = parseMessage(frame);
         let reply: Document | Promise<Document>;
         if (request.error) {
@@ -271,7 +277,7 @@ export class MongoServer {
           if (reply instanceof Promise) reply = await reply;
         }
         if (request.moreToCome) {
-          this.#busy.delete(conn);
+          this.#busy.set(conn, false);
           if (this.#stopping) break;
           continue;
         }
@@ -292,7 +298,7 @@ export class MongoServer {
           out = new Uint8Array(bytes.buffer);
         }
         await writeAll(conn, bytes);
-        this.#busy.delete(conn);
+        this.#busy.set(conn, false);
         if (this.#stopping) break;
       }
     } catch (e) {
@@ -333,7 +339,7 @@ export class MongoServer {
           conn.close();
         } catch { /* already closed */ }
       };
-      for (const conn of this.#connections) if (!this.#busy.has(conn)) closeConn(conn);
+      for (const conn of this.#connections) if (!this.#busy.get(conn)) closeConn(conn);
       const drained = Promise.allSettled([...this.#serving]);
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([drained, new Promise((r) => timer = setTimeout(r, CLOSE_GRACE_MS))]);

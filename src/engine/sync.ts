@@ -249,7 +249,8 @@ export class SyncConcept {
   #syncs = new Map<string, CompiledSync>();
   /** For each action, the (sync, pattern index) pairs whose `when` mentions it, in order. */
   #index = new Map<ActionInfo, ActionIndex>();
-  #flows = new Set<Flow>();
+  /** Flows open now (a count: a `Set` of them churned a table per few requests; see `StringMap`). */
+  #openFlows = 0;
   #records = 0;
   #seq = 0;
   /** Outside calls waiting on a cascade past `cascadeTimeoutMs`, one queue per value. */
@@ -263,7 +264,7 @@ export class SyncConcept {
 
   /** Live flows and records (both return to 0 once every cascade has run), and syncs. */
   stats(): EngineStats {
-    return { flows: this.#flows.size, records: this.#records, syncs: this.#syncs.size };
+    return { flows: this.#openFlows, records: this.#records, syncs: this.#syncs.size };
   }
 
   /**
@@ -402,7 +403,7 @@ export class SyncConcept {
     };
     const cutoffMs = info.hooks?.cascadeCutoffMs;
     if (cutoffMs !== undefined) flow.cutoffAt = Date.now() + cutoffMs;
-    this.#flows.add(flow);
+    this.#openFlows++;
     let record: ActionRecord;
     try {
       record = await this.#perform(info, input, flow);
@@ -547,7 +548,7 @@ export class SyncConcept {
   #closeFlow(flow: Flow): void {
     if (flow.open) {
       flow.open = false;
-      this.#flows.delete(flow);
+      this.#openFlows--;
       this.#records -= flow.size;
     }
     flow.byAction.clear();

@@ -120,7 +120,10 @@ export function driverMetrics(
   storeError: (operation: string) => void,
 ): void {
   const open = new Set<string>();
-  const out = new Set<string>();
+  // Whether each connection is checked out: a flag per connection, not a set joined and left at
+  // every checkout (that churn rehashed the set's table every few commands; see
+  // src/utils/string_map.ts).
+  const out = new Map<string, boolean>();
   let waiting = 0;
   const key = (e: { address: string; connectionId: number | string }) =>
     `${e.address}#${e.connectionId}`;
@@ -135,9 +138,11 @@ export function driverMetrics(
   mongo.on("connectionCheckedOut", (e) => {
     waiting = Math.max(0, waiting - 1);
     open.add(key(e));
-    out.add(key(e));
+    out.set(key(e), true);
   });
-  mongo.on("connectionCheckedIn", (e) => out.delete(key(e)));
+  mongo.on("connectionCheckedIn", (e) => {
+    if (out.has(key(e))) out.set(key(e), false);
+  });
   mongo.on("connectionCheckOutFailed", () => {
     waiting = Math.max(0, waiting - 1);
     storeError("checkout");
@@ -158,7 +163,9 @@ export function driverMetrics(
     help: "Pool connections in use by an operation",
     registers,
     collect() {
-      this.set(out.size);
+      let n = 0;
+      for (const checkedOut of out.values()) if (checkedOut) n++;
+      this.set(n);
     },
   });
   new client.Gauge({

@@ -17,6 +17,7 @@
 import type { Collection, Db } from "mongodb";
 import { freshID } from "../../utils/ids.ts";
 import { DeadlineQueue } from "../../utils/deadlines.ts";
+import { StringMap } from "../../utils/string_map.ts";
 import { storable } from "./storable.ts";
 import { isStoreUnavailable, STORE_UNAVAILABLE } from "../../utils/store_errors.ts";
 
@@ -116,7 +117,8 @@ export default class RequestingConcept {
   readonly #savedTtlMs: number;
   readonly #requests: Collection<SavedRequest>;
   readonly #now: () => Date;
-  readonly #pending = new Map<string, Pending>();
+  /** Pending requests by id (a `StringMap`: one entry comes and goes per request). */
+  readonly #pending = new StringMap<Pending>();
   /** Pending requests by deadline: at it, a request not yet answered is answered 504. */
   readonly #deadlines = new DeadlineQueue<Pending>((entry) => this.#expire(entry));
   /** Requests answered 504 and not yet collected, kept one more `timeoutMs`, then forgotten. */
