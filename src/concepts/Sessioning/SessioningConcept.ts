@@ -219,7 +219,8 @@ export default class SessioningConcept {
   }
 
   /**
-   * One `findOne` by `_id`, then a constant-time comparison of the secret's hash and the expiry
+   * One read by `_id` (`ByIdReads`: shared with the reads asked meanwhile, never answered from
+   * before it was asked), then a constant-time comparison of the secret's hash and the expiry
    * check. Emits `rejected` when it fails on a well-formed token. An expired session is removed
    * (one conditional `deleteOne`, as the TTL sweep would) and `expired` is emitted by the check
    * that removed it, so a session's expiry is told once however many nodes see it.
@@ -554,8 +555,8 @@ export default class SessioningConcept {
   /**
    * _getUser (session: String): (user: User)
    *
-   * The user of a live session: one `findOne` by `_id` and one hash. `[{ error }]` with one
-   * message for unknown, malformed, wrong-secret, expired and revoked tokens.
+   * The user of a live session: one read by `_id` (see `#check`) and one hash. `[{ error }]`
+   * with one message for unknown, malformed, wrong-secret, expired and revoked tokens.
    */
   async _getUser(input: { session: string }): Promise<Array<{ user: ID } | { error: string }>> {
     const doc = isDict(input) ? await this.#live(input.session, this.#now()) : undefined;
