@@ -160,6 +160,8 @@ interface CompiledPattern {
   compiledOutput: CompiledDict;
   /** The output pattern names `error` (else an error result never matches). */
   namesError: boolean;
+  /** The input's primitive literals (`path: "/auth/me"`), which a matching record must hold. */
+  literals: Array<[string, unknown]>;
 }
 
 /** A `then` pattern; `keys` and `values` are its input's top level (see `fillInput`). */
@@ -383,6 +385,7 @@ export class SyncConcept {
         compiledInput: compileDict(input),
         compiledOutput: compileDict(output),
         namesError: Object.hasOwn(output, "error"),
+        literals: Object.entries(input).filter(([, v]) => isPrimitive(v)),
       };
     });
     const then = decl.then.map((p): CompiledThen => {
@@ -640,10 +643,15 @@ export class SyncConcept {
    */
   #match(sync: CompiledSync, index: number, record: ActionRecord): Frame[] | undefined {
     const when = sync.when;
-    // A pattern whose action the flow has not run cannot match: no need to match this record
-    // (an outside call of an action many route syncs join on, such as a touch, meets this).
+    // A pattern whose action the flow has not run, or has run only with other literal inputs,
+    // cannot match: no need to match this record. A touch meets this: every authenticated
+    // route's sync joins on it, and only the one whose request `path` is the flow's can match.
     for (let j = 0; j < when.length; j++) {
-      if (j !== index && !record.flow.byAction.has(when[j].action)) return undefined;
+      if (j === index) continue;
+      const records = record.flow.byAction.get(when[j].action);
+      if (records === undefined) return undefined;
+      const literals = when[j].literals;
+      if (literals.length > 0 && !hasOlderWith(records, record.id, literals)) return undefined;
     }
     let first = matchRecord(when[index], record, NO_BINDINGS);
     if (!first) return undefined;
@@ -834,6 +842,22 @@ function fillInput(pattern: CompiledThen, frame: Frame): Record<string, unknown>
     }
   }
   return out;
+}
+
+/** Whether one of `records` older than `id` holds every literal input of `literals`. */
+function hasOlderWith(
+  records: ActionRecord[],
+  id: number,
+  literals: Array<[string, unknown]>,
+): boolean {
+  outer: for (const r of records) {
+    if (r.id >= id) break;
+    for (const [key, want] of literals) {
+      if (!Object.hasOwn(r.input, key) || !deepEqual(want, r.input[key])) continue outer;
+    }
+    return true;
+  }
+  return false;
 }
 
 /** Whether a literal can key the per-value index (`deepEqual` to it means `Object.is`). */
