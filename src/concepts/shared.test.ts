@@ -118,3 +118,27 @@ Deno.test("ByIdReads.read() a store failure rejects that command's reads, the ne
     assert.deepEqual(await reads.read("a"), { _id: "a", n: 1 });
   });
 });
+
+Deno.test("ByIdReads.read() a command that throws at once fails its reads and blocks no later one", async () => {
+  let calls = 0;
+  const db = {
+    command: (cmd: Document) => {
+      calls++;
+      if (calls === 1) throw new Error("Cannot send: refused at once");
+      const ids: string[] = typeof cmd.filter._id === "string"
+        ? [cmd.filter._id]
+        : cmd.filter._id.$in;
+      return Promise.resolve({
+        ok: 1,
+        cursor: { firstBatch: ids.map((id) => ({ _id: id, n: 1 })) },
+      });
+    },
+  } as unknown as Db;
+  const reads = new ByIdReads<Doc>(db, { collectionName: "Shared.docs" } as never);
+  await assert.rejects(reads.read("a"), /refused at once/);
+  assert.deepEqual(await Promise.all([reads.read("b"), reads.read("c")]), [
+    { _id: "b", n: 1 },
+    { _id: "c", n: 1 },
+  ]);
+  assert.equal(calls, 3);
+});

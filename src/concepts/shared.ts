@@ -148,16 +148,24 @@ export class ByIdReads<T extends Document> {
     this.#inFlight = true;
     const ids = [...batch.keys()];
     const filter = ids.length === 1 ? { _id: ids[0] } : { _id: { $in: ids } };
-    this.#db.command({
-      find: this.#collection.collectionName,
-      filter,
-      limit: ids.length,
-      singleBatch: true,
-      batchSize: ids.length,
-    }).then((reply) => {
+    let reply: Promise<Document>;
+    try {
+      reply = this.#db.command({
+        find: this.#collection.collectionName,
+        filter,
+        limit: ids.length,
+        singleBatch: true,
+        batchSize: ids.length,
+      });
+    } catch (e) {
+      reply = Promise.reject(e);
+    }
+    reply.then((reply) => {
       const docs = (reply.cursor as { firstBatch?: unknown } | undefined)?.firstBatch;
       const byId = new Map<unknown, WithId<T>>();
-      if (Array.isArray(docs)) { for (const doc of docs) byId.set(doc._id, doc as WithId<T>); }
+      if (Array.isArray(docs)) {
+        for (const doc of docs) if (doc !== null && typeof doc === "object") byId.set(doc._id, doc);
+      }
       for (const [id, waits] of batch) {
         const doc = byId.get(id) ?? null;
         for (const w of waits) w.resolve(doc);
