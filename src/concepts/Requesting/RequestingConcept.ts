@@ -1,7 +1,7 @@
 /**
  * Requesting: the HTTP boundary as a concept. `request` turns an incoming request into an
  * action that syncs can match on; `respond` gives it its answer; `_awaitResponse` hands that
- * answer to the HTTP layer. Pending requests live in memory only (a Map, each entry removed
+ * answer to the HTTP layer. Pending requests live in memory only (a `StringMap`, each entry removed
  * once its answer is collected or its time is up); with `saveResponses`, request and response
  * are also kept, secrets redacted and keys escaped (storable.ts), in `Requesting.requests` until
  * their `expiresAt`. Every request has the same timeout, so their deadlines come in the order
