@@ -8,16 +8,18 @@
  *   on first use), else skipped with a note.
  *
  * Servers run pinned to CPU 0 and wrk to CPU 1 when `taskset` exists. Each target is loaded by
- * `wrk -c CONNECTIONS` for SECONDS, in ROUNDS interleaved rounds after a warm-up. Validated
+ * `wrk -c CONNECTIONS` for SECONDS, in ROUNDS interleaved rounds after a warm-up, with the other
+ * targets' processes paused (SIGSTOP) meanwhile, so that their background work (the standalone
+ * store's TTL sweeps, heartbeats, collections) does not land in its figures. Validated
  * requests take turns with 1000 sessions (each request the next cookie), and so do the peers'
  * requests with as many sessions of theirs: requests in flight carry different sessions, as real
  * traffic does, and nothing gains from asking for the same one at once. The CPU a request
  * costs is the servers' user+system time (from /proc, the store's process included for
  * connect-mongo) over the requests wrk completed. Ratios are taken within each round, then the
- * median is printed. wrk's percentiles include its coordinated-omission correction, so `/api/ping` and
- * `_getUser` are then loaded once more by bench/latency_client.ts, which records each latency as it
- * was. Finally the service is profiled under `_getUser` load and its CPU split into
- * HTTP+engine, driver and store. Settings: BENCH_HTTP_SESSIONS (default "10000,1000000"),
+ * median is printed. wrk's percentiles include its coordinated-omission correction, so in each
+ * round `/api/ping` and `_getUser` are loaded once more by bench/latency_client.ts, which records
+ * each latency as it was; the medians of the rounds are printed. Finally the service is profiled
+ * under `_getUser` load and its CPU split into HTTP+engine, driver and store. Settings: BENCH_HTTP_SESSIONS (default "10000,1000000"),
  * BENCH_HTTP_ROUNDS (3), BENCH_HTTP_SECONDS (5), BENCH_HTTP_CONNECTIONS (50).
  */
 import { MongoClient } from "mongodb";
@@ -75,6 +77,28 @@ function spawn(cmd: string[], env: Record<string, string>, ready: RegExp, pin: b
   const [command, ...args] = pin ? ["taskset", "-c", "0", ...cmd] : cmd;
   // Only the output's tail is kept: the service logs every request.
   return startChild(command, args, { env, ready, timeoutMs: 60_000, keepLast: 65_536 });
+}
+
+/**
+ * Lets only the target's processes run: every other server of the bench is paused (SIGSTOP) and
+ * the target's are resumed (SIGCONT), then the bench waits SETTLE_MS for what they put off.
+ * All servers share the pinned CPU, and an idle one still has timers: the standalone store's
+ * TTL sweeps, the drivers' heartbeats, collections. Without this, that work landed in other
+ * targets' rounds, mostly in their p99.
+ */
+async function focus(servers: Child[], pids: number[]): Promise<void> {
+  for (const s of servers) signal(s.pid, pids.includes(s.pid) ? "SIGCONT" : "SIGSTOP");
+  await new Promise((r) => setTimeout(r, SETTLE_MS));
+}
+
+const SETTLE_MS = 250;
+
+function signal(pid: number, sig: Deno.Signal): void {
+  try {
+    Deno.kill(pid, sig);
+  } catch {
+    // Gone already: its stop() reports how it ended.
+  }
 }
 
 /** One wrk run; `null` when wrk completed nothing. */
@@ -406,21 +430,32 @@ export async function benchHttp(log: (line: string) => void = console.log): Prom
           });
         }
       }
-      for (const t of targets) await wrk(t, 1, connections, pin); // warm-up
+      for (const t of targets) { // warm-up
+        await focus(started, t.pids);
+        await wrk(t, 1, connections, pin);
+      }
       const samples = new Map<string, Sample[]>(targets.map((t) => [t.name, []]));
       const ratios = new Map<string, number[]>();
       const addRatio = (key: string, v: number) => {
         if (!Number.isFinite(v)) return;
         ratios.set(key, [...(ratios.get(key) ?? []), v]);
       };
+      // `/api/ping` and `_getUser` once more in each round, by the recording client.
+      const recordedTargets = targets.slice(1, 3);
+      const recorded = new Map<string, LatencyResult[]>(recordedTargets.map((t) => [t.name, []]));
       for (let r = 0; r < rounds; r++) {
         const round = new Map<string, Sample>();
         for (const t of targets) {
+          await focus(started, t.pids);
           const s = await wrk(t, seconds, connections, pin);
           if (s) {
             samples.get(t.name)!.push(s);
             round.set(t.name, s);
           }
+        }
+        for (const t of recordedTargets) {
+          await focus(started, t.pids);
+          recorded.get(t.name)!.push(await recordedLatency(t, seconds, connections, pin));
         }
         const floorS = round.get(targets[0].name);
         const getUser = round.get("POST /api/Sessioning/_getUser");
@@ -469,24 +504,32 @@ export async function benchHttp(log: (line: string) => void = console.log): Prom
         }
       }
       // wrk's percentiles above include its coordinated-omission correction; these are the
-      // latencies as recorded, by a client of our own (bench/latency_client.ts).
+      // latencies as recorded, by a client of our own (bench/latency_client.ts): each figure the
+      // median of the rounds' (max: the highest), and the rounds' p99s.
       log(
         `recorded latency (bench/latency_client.ts, no coordinated-omission correction), ` +
-          `${connections} connections, ${seconds} s`,
+          `${connections} connections, ${rounds} rounds of ${seconds} s`,
       );
       log(
         "target".padEnd(36) + "req/s".padStart(9) + "p50 ms".padStart(8) + "p90 ms".padStart(8) +
-          "p99 ms".padStart(8) + "max ms".padStart(8) + "  answers a connection",
+          "p99 ms".padStart(8) + "max ms".padStart(8) + "  rounds' p99".padStart(16) +
+          "  answers a connection",
       );
-      for (const t of targets.slice(1, 3)) {
-        const r = await recordedLatency(t, seconds, connections, pin);
+      for (const t of recordedTargets) {
+        const rs = recorded.get(t.name)!;
+        const at = (f: (r: LatencyResult) => number) => median(rs.map(f));
         log(
-          t.name.padEnd(36) + String(Math.round(r.rps)).padStart(9) + r.p50.toFixed(2).padStart(8) +
-            r.p90.toFixed(2).padStart(8) + r.p99.toFixed(2).padStart(8) +
-            r.max.toFixed(1).padStart(8) + `  ${r.perConnection.min}-${r.perConnection.max}`,
+          t.name.padEnd(36) + String(Math.round(at((r) => r.rps))).padStart(9) +
+            at((r) => r.p50).toFixed(2).padStart(8) + at((r) => r.p90).toFixed(2).padStart(8) +
+            at((r) => r.p99).toFixed(2).padStart(8) +
+            Math.max(...rs.map((r) => r.max)).toFixed(1).padStart(8) +
+            spread(rs.map((r) => r.p99), 2).padStart(16) +
+            `  ${Math.min(...rs.map((r) => r.perConnection.min))}-` +
+            `${Math.max(...rs.map((r) => r.perConnection.max))}`,
         );
       }
     } finally {
+      for (const c of started) signal(c.pid, "SIGCONT");
       for (const c of started.reverse()) await c.stop();
       for (const d of dirs) await Deno.remove(d, { recursive: true }).catch(() => {});
     }
