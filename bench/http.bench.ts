@@ -26,7 +26,7 @@ import { MongoClient } from "mongodb";
 import { join } from "node:path";
 import { newToken } from "../src/utils/token.ts";
 import type { LatencyResult } from "./latency_client.ts";
-import { envInt } from "./stats.ts";
+import { envInt, median, verdict } from "./stats.ts";
 import { type Child, startChild } from "../tests/support/child.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -184,17 +184,29 @@ async function recordedLatency(
   return JSON.parse(new TextDecoder().decode(out.stdout));
 }
 
+/** A target of issue #10: what, the rounds' figures, which way, the bound, its unit. */
+type Goal = [string, number[] | undefined, "at most" | "at least", number, string];
+
+/** One line per target with figures: the median of the rounds against the bound, met or not. */
+function goalLines(goals: Goal[]): string[] {
+  const lines: string[] = [];
+  for (const [what, figures, way, bound, unit] of goals) {
+    if (!figures || figures.length === 0) continue;
+    const value = median(figures);
+    lines.push(
+      `  ${what.padEnd(34)}${(value.toFixed(2) + unit).padStart(10)}   ` +
+        `${`${way} ${bound}${unit}`.padEnd(16)}${verdict(value, way, bound)}`,
+    );
+  }
+  return lines;
+}
+
 /** The answers a connection got, fewest and most, in the round where they were furthest apart. */
 function fairness(rounds: LatencyResult[]): string {
   const gap = (r: LatencyResult) => r.perConnection.max - r.perConnection.min;
   const worst = rounds.reduce((a, b) => gap(b) > gap(a) ? b : a);
   return `${worst.perConnection.min}-${worst.perConnection.max}`;
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s[Math.floor((s.length - 1) / 2)];
-};
 
 /** How many sessions the validated requests of the load take turns with. */
 const POOL = 1000;
@@ -534,6 +546,36 @@ export async function benchHttp(log: (line: string) => void = console.log): Prom
             `  ${fairness(rs)}`,
         );
       }
+      const getUserName = "POST /api/Sessioning/_getUser";
+      log(`issue #10's targets (${size} sessions):`);
+      const goals: Goal[] = [
+        ["_getUser CPU, x the floor's", ratios.get(`${getUserName} cpu/floor`), "at most", 15, "x"],
+        ["/api/ping CPU, x the floor's", ratios.get("POST /api/ping cpu/floor"), "at most", 4, "x"],
+        ["/me CPU, x _getUser's", ratios.get("me/getUser cpu"), "at most", 1.5, "x"],
+        [
+          "_getUser req/s, x MemoryStore's",
+          ratios.get("getUser rps / express-session + MemoryStore"),
+          "at least",
+          1,
+          "x",
+        ],
+        [
+          "_getUser req/s, x connect-mongo's",
+          ratios.get("getUser rps / express-session + connect-mongo"),
+          "at least",
+          10,
+          "x",
+        ],
+        ["_getUser p99 (wrk)", samples.get(getUserName)?.map((x) => x.p99ms), "at most", 10, " ms"],
+        [
+          "_getUser p99 (recorded)",
+          recorded.get(getUserName)?.map((r) => r.p99),
+          "at most",
+          10,
+          " ms",
+        ],
+      ];
+      for (const line of goalLines(goals)) log(line);
     } finally {
       for (const c of started) signal(c.pid, "SIGCONT");
       for (const c of started.reverse()) await c.stop();

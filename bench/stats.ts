@@ -14,6 +14,17 @@ export interface BenchRow {
   p99us: number;
 }
 
+/** The median of `xs` (the lower middle one of an even count); NaN for none. */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s[Math.floor((s.length - 1) / 2)];
+}
+
+/** "met" when `value` is `way` `bound`, else "NOT MET": a target's verdict, as benches print it. */
+export function verdict(value: number, way: "at most" | "at least", bound: number): string {
+  return (way === "at most" ? value <= bound : value >= bound) ? "met" : "NOT MET";
+}
+
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));

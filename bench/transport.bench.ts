@@ -17,7 +17,7 @@ import { type Db, MongoClient } from "mongodb";
 import { connectEmbedded, inProcessConnections, SOCKET_NAME } from "../src/app/database.ts";
 import { startEmbeddedMongo } from "../src/embedded_mongo/mod.ts";
 import { sessionDoc } from "./session_docs.ts";
-import { envInt } from "./stats.ts";
+import { envInt, median } from "./stats.ts";
 
 const DOCS = 10_000;
 
@@ -38,8 +38,6 @@ async function cpuPerOp(inFlight: number, ops: number, op: (i: number) => Promis
   );
   return (cpuUs() - cpu0) / ops;
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 
 /** Runs the benchmark and prints its table through `log` (default console.log). */
 export async function benchTransport(log: (line: string) => void = console.log): Promise<void> {
