@@ -18,8 +18,9 @@
  * connect-mongo) over the requests wrk completed. Ratios are taken within each round, then the
  * median is printed. wrk's percentiles include its coordinated-omission correction, so in each
  * round `/api/ping` and `_getUser` are loaded once more by bench/latency_client.ts, which records
- * each latency as it was; the medians of the rounds are printed. Finally the service is profiled
- * under `_getUser` load and its CPU split into HTTP+engine, driver and store. Settings: BENCH_HTTP_SESSIONS (default "10000,1000000"),
+ * each latency as it was; the medians of the rounds are printed, and then issue #10's targets,
+ * each met or not. Finally the service is profiled under `_getUser` load and its CPU split into
+ * HTTP+engine, driver and store. Settings: BENCH_HTTP_SESSIONS (default "10000,1000000"),
  * BENCH_HTTP_ROUNDS (3), BENCH_HTTP_SECONDS (5), BENCH_HTTP_CONNECTIONS (50).
  */
 import { MongoClient } from "mongodb";
