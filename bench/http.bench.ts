@@ -4,8 +4,9 @@
  *
  * - the floor: a bare `Deno.serve` answering `{"ok":true}` (bench/floor_server.ts);
  * - express 5 + express-session with its MemoryStore, and with connect-mongo (default options) on
- *   a standalone `deno task db`, under Node when it is installed (bench/peers/; installed with npm
- *   on first use), else skipped with a note.
+ *   a standalone `deno task db`, under `node` (bench/peers/; installed with npm on first use),
+ *   else skipped with a note. Where Node is not installed, Deno gives its subprocesses a `node`
+ *   of its own, and the peers run under Deno: the bench prints what `node --version` says.
  *
  * Servers run pinned to CPU 0 and wrk to CPU 1 when `taskset` exists. Each target is loaded by
  * `wrk -c CONNECTIONS` for SECONDS, in ROUNDS interleaved rounds after a warm-up, with the other
@@ -56,6 +57,16 @@ async function has(command: string, args: string[] = ["--version"]): Promise<boo
     return out.code === 0 || command === "wrk";
   } catch {
     return false;
+  }
+}
+
+/** The first line `command --version` prints, or undefined when it cannot be run. */
+async function version(command: string): Promise<string | undefined> {
+  try {
+    const out = await new Deno.Command(command, { args: ["--version"], stderr: "null" }).output();
+    return out.code === 0 ? new TextDecoder().decode(out.stdout).split("\n")[0].trim() : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -336,8 +347,12 @@ export async function benchHttp(log: (line: string) => void = console.log): Prom
   const seconds = envInt("BENCH_HTTP_SECONDS", 5);
   const connections = envInt("BENCH_HTTP_CONNECTIONS", 50);
   const peersDir = join(ROOT, "bench/peers");
-  let node = await has("node");
+  // Where Node is not installed, Deno 2.9 puts its own `node` (Deno's Node compatibility) on
+  // its subprocesses' PATH: the peers then run under Deno, which the line below says.
+  const nodeVersion = await version("node");
+  let node = nodeVersion !== undefined;
   if (node) {
+    log(`express peers under: node --version says ${nodeVersion}`);
     try {
       await Deno.stat(join(peersDir, "node_modules/express"));
     } catch {
@@ -345,9 +360,11 @@ export async function benchHttp(log: (line: string) => void = console.log): Prom
       const out = await new Deno.Command("npm", {
         args: ["ci", "--no-audit", "--no-fund", "--silent"],
         cwd: peersDir,
-      }).output();
-      node = out.code === 0;
-      if (!node) log("Cannot install the Node peers: express rows skipped");
+      }).output().catch(() => undefined);
+      node = out?.code === 0;
+      if (!node) {
+        log("Cannot install the Node peers (npm ci failed or no npm): express rows skipped");
+      }
     }
   } else log("node is not installed: the express rows are skipped");
 
