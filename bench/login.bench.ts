@@ -13,14 +13,18 @@
  * - when wrk is installed, new-browser logins sent by `wrk -c CLIENTS` from a process of its own,
  *   so that the client's work is not counted in this process's CPU.
  *
- * They run in ROUNDS interleaved rounds of SECONDS each after a warm-up; a round's ratio is
- * its logins/s over its verifies/s, and the median of the rounds' ratios is printed. CPU per
- * operation is the whole process's user+system time (Argon2 threads, server, client and store all
- * included; wrk's process not) over the operations done, and that of the main thread alone (all
- * but Argon2: HTTP, engine, concepts, driver and embedded store). Finally one login of each kind is
- * replayed on the test harness (tests/auth_harness.ts) through a store client that records commands, to print the
- * store commands a login costs. Settings: BENCH_LOGIN_ROUNDS (3), BENCH_LOGIN_SECONDS (3),
- * BENCH_LOGIN_CLIENTS (default: the number of CPUs, as many verifications as can run at once).
+ * First, one login of each kind is replayed on the test harness (tests/auth_harness.ts) through a
+ * store client that records commands, to print the store commands a login costs. Then, for each
+ * client count, the kinds run in ROUNDS interleaved rounds of SECONDS each after a warm-up; a
+ * round's ratio is its logins/s over its verifies/s, and the median of the rounds' ratios is
+ * printed. CPU per operation is the whole process's user+system time (Argon2 threads, server,
+ * client and store all included; wrk's process not) over the operations done, and that of the
+ * main thread alone (all but Argon2: HTTP, engine, concepts, driver and embedded store).
+ *
+ * Settings: BENCH_LOGIN_ROUNDS (3), BENCH_LOGIN_SECONDS (3), BENCH_LOGIN_CLIENTS (client counts
+ * separated by commas, each measured in rounds of its own; default: the number of CPUs, as many
+ * verifications as can run at once, and four times that, where a verification slot always has a
+ * login waiting for it).
  */
 import process from "node:process";
 import { hash, verify } from "@node-rs/argon2";
@@ -159,11 +163,127 @@ async function countCommands(): Promise<Record<string, string[]>> {
   return out;
 }
 
-/** Runs the benchmark and prints its table through `log` (default console.log). */
+/** What one block of rounds needs from the running service. */
+interface Setup {
+  post: (path: string, body: unknown, cookie?: string) => Promise<Response>;
+  credentials: { username: string; password: string };
+  /** A hash of PASSWORD made with the service's parameters, for the bare loop. */
+  phc: string;
+  /** The service's base URL. */
+  url: string;
+  /** The store commands of one login of each kind. */
+  commands: Record<string, string[]>;
+  rounds: number;
+  seconds: number;
+  log: (line: string) => void;
+}
+
+/**
+ * The client counts to measure (BENCH_LOGIN_CLIENTS, whole numbers separated by commas). By
+ * default two: as many clients as CPUs (each login's work outside Argon2 leaves its
+ * verification slot idle, so this also measures a login's latency), and four times as many (the
+ * verifications always have a login waiting: throughput at saturation).
+ */
+function clientsSetting(): number[] {
+  const cpus = navigator.hardwareConcurrency || 2;
+  const v = Deno.env.get("BENCH_LOGIN_CLIENTS");
+  if (v === undefined || v === "") return [cpus, 4 * cpus];
+  const counts = v.split(",").map((x) => Number(x.trim()));
+  if (counts.some((n) => !Number.isSafeInteger(n) || n <= 0)) {
+    throw new Error("BENCH_LOGIN_CLIENTS must be positive integers separated by commas");
+  }
+  return counts;
+}
+
+/** One block: warm-up, ROUNDS interleaved rounds with `clients` clients, the table, verdicts. */
+async function runClients(
+  clients: number,
+  { post, credentials, phc, url, commands, rounds, seconds, log }: Setup,
+): Promise<void> {
+  const devices: (string | undefined)[] = Array(clients).fill(undefined);
+  const ops: Record<Exclude<Kind, typeof WRK>, (client: number) => Promise<void>> = {
+    "verify": async () => {
+      if (!(await verify(phc, PASSWORD))) throw new Error("verify failed");
+    },
+    "login (new browser)": async () => {
+      const res = await post("/auth/login", credentials);
+      if (res.status !== 200) {
+        throw new Error(`login answered ${res.status}: ${await res.text()}`);
+      }
+      await res.body?.cancel();
+    },
+    "login (known device)": async (c) => {
+      const res = await post("/auth/login", credentials, devices[c]);
+      if (res.status !== 200) {
+        throw new Error(`login answered ${res.status}: ${await res.text()}`);
+      }
+      devices[c] = cookie(res, "device") ?? devices[c];
+      await res.body?.cancel();
+    },
+  };
+  log(
+    `\nLogin: ${clients} concurrent clients, ${rounds} rounds of ${seconds} s, Argon2id ` +
+      `m=${OWASP_ARGON2ID.memoryCost},t=${OWASP_ARGON2ID.timeCost},p=${OWASP_ARGON2ID.parallelism}`,
+  );
+  const loginUrl = `${url}/api/auth/login`;
+  const body = JSON.stringify(credentials);
+  const measure = (kind: Kind, secs: number) =>
+    kind === WRK ? wrkLoad(loginUrl, body, clients, secs) : load(clients, secs, ops[kind]);
+  // wrk joins the rounds when it runs (its warm-up says).
+  const kinds: Kind[] = [...KINDS];
+  for (const kind of KINDS) await measure(kind, 1); // warm-up
+  if (await measure(WRK, 1)) kinds.push(WRK);
+  const samples: Record<Kind, Sample[]> = {
+    "verify": [],
+    "login (new browser)": [],
+    "login (known device)": [],
+    [WRK]: [],
+  };
+  for (let r = 0; r < rounds; r++) {
+    for (const kind of kinds) {
+      const sample = await measure(kind, seconds);
+      if (!sample) throw new Error(`${kind}: nothing was measured`);
+      samples[kind].push(sample);
+    }
+  }
+  /** The median of the rounds' ratios of `kind`'s operations a second to the verify loop's. */
+  const vsVerify = (kind: Kind) =>
+    median(
+      samples[kind].map((x, i) =>
+        (x.ops / x.seconds) / (samples.verify[i].ops / samples.verify[i].seconds)
+      ),
+    );
+  log(
+    "operation".padEnd(24) + "ops/s".padStart(8) + "vs verify".padStart(11) +
+      "CPU ms/op".padStart(11) + "main ms/op".padStart(12) + "store cmds".padStart(12),
+  );
+  for (const kind of kinds) {
+    const s = samples[kind];
+    const rate = median(s.map((x) => x.ops / x.seconds));
+    const ratio = vsVerify(kind);
+    const ops = s.reduce((a, x) => a + x.ops, 0);
+    const cpu = s.reduce((a, x) => a + x.cpuMs, 0) / ops;
+    const main = s.reduce((a, x) => a + x.mainMs, 0) / ops;
+    log(
+      kind.padEnd(24) + rate.toFixed(1).padStart(8) + ratio.toFixed(3).padStart(11) +
+        cpu.toFixed(1).padStart(11) + main.toFixed(1).padStart(12) +
+        String(commands[kind === WRK ? "login (new browser)" : kind]?.length ?? "-").padStart(12),
+    );
+  }
+  log("issue #10's target: logins/s at least 0.9 of the bare verify loop's");
+  for (const kind of kinds.filter((k) => k !== "verify")) {
+    const ratio = vsVerify(kind);
+    log(
+      `  ${kind.padEnd(24)}${ratio.toFixed(3).padStart(8)}   ${verdict(ratio, "at least", 0.9)}`,
+    );
+  }
+}
+
+/** Runs the benchmark and prints its tables through `log` (default console.log). */
 export async function benchLogin(log: (line: string) => void = console.log): Promise<void> {
   const rounds = envInt("BENCH_LOGIN_ROUNDS", 3);
   const seconds = envInt("BENCH_LOGIN_SECONDS", 3);
-  const clients = envInt("BENCH_LOGIN_CLIENTS", navigator.hardwareConcurrency || 2);
+  const clientCounts = clientsSetting();
   const dataDir = await Deno.makeTempDir({ prefix: "bench-login-" });
   const service = await startService(
     loadConfig({
@@ -187,86 +307,22 @@ export async function benchLogin(log: (line: string) => void = console.log): Pro
     await reg.body?.cancel();
     // The bare loop verifies a hash made with the service's parameters (the same cost).
     const phc = await hash(PASSWORD, { ...OWASP_ARGON2ID });
-    const devices: (string | undefined)[] = Array(clients).fill(undefined);
-    const ops: Record<Exclude<Kind, typeof WRK>, (client: number) => Promise<void>> = {
-      "verify": async () => {
-        if (!(await verify(phc, PASSWORD))) throw new Error("verify failed");
-      },
-      "login (new browser)": async () => {
-        const res = await post("/auth/login", credentials);
-        if (res.status !== 200) {
-          throw new Error(`login answered ${res.status}: ${await res.text()}`);
-        }
-        await res.body?.cancel();
-      },
-      "login (known device)": async (c) => {
-        const res = await post("/auth/login", credentials, devices[c]);
-        if (res.status !== 200) {
-          throw new Error(`login answered ${res.status}: ${await res.text()}`);
-        }
-        devices[c] = cookie(res, "device") ?? devices[c];
-        await res.body?.cancel();
-      },
-    };
-    log(
-      `\nLogin: ${clients} concurrent clients, ${rounds} rounds of ${seconds} s, Argon2id ` +
-        `m=${OWASP_ARGON2ID.memoryCost},t=${OWASP_ARGON2ID.timeCost},p=${OWASP_ARGON2ID.parallelism}`,
-    );
-    const loginUrl = `${service.url}/api/auth/login`;
-    const body = JSON.stringify(credentials);
-    const measure = (kind: Kind, secs: number) =>
-      kind === WRK ? wrkLoad(loginUrl, body, clients, secs) : load(clients, secs, ops[kind]);
-    // wrk joins the rounds when it runs (its warm-up says).
-    const kinds: Kind[] = [...KINDS];
-    for (const kind of KINDS) await measure(kind, 1); // warm-up
-    if (await measure(WRK, 1)) kinds.push(WRK);
-    const samples: Record<Kind, Sample[]> = {
-      "verify": [],
-      "login (new browser)": [],
-      "login (known device)": [],
-      [WRK]: [],
-    };
-    for (let r = 0; r < rounds; r++) {
-      for (const kind of kinds) {
-        const sample = await measure(kind, seconds);
-        if (!sample) throw new Error(`${kind}: nothing was measured`);
-        samples[kind].push(sample);
-      }
-    }
     const commands = await countCommands();
-    /** The median of the rounds' ratios of `kind`'s operations a second to the verify loop's. */
-    const vsVerify = (kind: Kind) =>
-      median(
-        samples[kind].map((x, i) =>
-          (x.ops / x.seconds) / (samples.verify[i].ops / samples.verify[i].seconds)
-        ),
-      );
-    log(
-      "operation".padEnd(24) + "ops/s".padStart(8) + "vs verify".padStart(11) +
-        "CPU ms/op".padStart(11) + "main ms/op".padStart(12) + "store cmds".padStart(12),
-    );
-    for (const kind of kinds) {
-      const s = samples[kind];
-      const rate = median(s.map((x) => x.ops / x.seconds));
-      const ratio = vsVerify(kind);
-      const ops = s.reduce((a, x) => a + x.ops, 0);
-      const cpu = s.reduce((a, x) => a + x.cpuMs, 0) / ops;
-      const main = s.reduce((a, x) => a + x.mainMs, 0) / ops;
-      log(
-        kind.padEnd(24) + rate.toFixed(1).padStart(8) + ratio.toFixed(3).padStart(11) +
-          cpu.toFixed(1).padStart(11) + main.toFixed(1).padStart(12) +
-          String(commands[kind === WRK ? "login (new browser)" : kind]?.length ?? "-").padStart(12),
-      );
-    }
+    log(`\nStore commands of one login, counted on the test harness:`);
     for (const kind of ["login (new browser)", "login (known device)"] as const) {
       log(`${kind}: ${commands[kind].join(", ")}`);
     }
-    log("issue #10's target: logins/s at least 0.9 of the bare verify loop's");
-    for (const kind of kinds.filter((k) => k !== "verify")) {
-      const ratio = vsVerify(kind);
-      log(
-        `  ${kind.padEnd(24)}${ratio.toFixed(3).padStart(8)}   ${verdict(ratio, "at least", 0.9)}`,
-      );
+    for (const n of clientCounts) {
+      await runClients(n, {
+        post,
+        credentials,
+        phc,
+        url: service.url,
+        commands,
+        rounds,
+        seconds,
+        log,
+      });
     }
   } finally {
     await service.close();
