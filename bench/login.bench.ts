@@ -11,7 +11,13 @@
  * - a bare loop of Argon2id `verify` (@node-rs/argon2, OWASP_ARGON2ID, the hash the service
  *   stored) at the same concurrency;
  * - when wrk is installed, new-browser logins sent by `wrk -c CLIENTS` from a process of its own,
- *   so that the client's work is not counted in this process's CPU.
+ *   so that the client's work is not counted in this process's CPU;
+ * - two rows that tell a login's own work from the hashing's: new-browser logins (by wrk when it is
+ *   installed) with the service's hasher swapped for a stand-in that uses no CPU, either a wait as
+ *   long as a verification's CPU time (in as many slots as Argon2 has) or no wait at all;
+ * - the machine's idle penalty: one fixed piece of JavaScript timed back to back and with a short
+ *   sleep before each call (a login's main-thread work comes in bursts between idle waits, the
+ *   Argon2 threads' does not).
  *
  * First, one login of each kind is replayed on the test harness (tests/auth_harness.ts) through a
  * store client that records commands, to print the store commands a login costs. Then, for each
@@ -30,7 +36,13 @@ import process from "node:process";
 import { hash, verify } from "@node-rs/argon2";
 import { loadConfig } from "../src/config.ts";
 import { startService } from "../src/app/service.ts";
-import { OWASP_ARGON2ID } from "../src/concepts/PasswordAuthentication/hashing.ts";
+import {
+  argon2HasherWith,
+  defaultHashConcurrency,
+  limitConcurrency,
+  OWASP_ARGON2ID,
+  type PasswordHasher,
+} from "../src/concepts/PasswordAuthentication/hashing.ts";
 import { envInt, median, verdict } from "./stats.ts";
 import { withApi } from "../tests/auth_harness.ts";
 
@@ -38,10 +50,51 @@ const CLK_TCK = 100;
 const USERNAME = "bench-login";
 const PASSWORD = "correct horse battery staple";
 
-type Kind = "verify" | "login (new browser)" | "login (known device)" | typeof WRK;
-const KINDS: Kind[] = ["verify", "login (new browser)", "login (known device)"];
+/** The rows measured by this process's own clients. */
+type OwnKind = "verify" | "login (new browser)" | "login (known device)";
+type Kind = OwnKind | typeof WRK | typeof STAND_IN_WAIT | typeof STAND_IN_NONE;
+const KINDS: OwnKind[] = ["verify", "login (new browser)", "login (known device)"];
 /** New-browser logins sent by wrk, out of this process, when it is installed. */
 const WRK = "login (new browser, wrk)";
+/** New-browser logins with a hasher that waits as long as a verification, using no CPU. */
+const STAND_IN_WAIT = "  hash: CPU-free wait";
+/** New-browser logins with a hasher that answers at once. */
+const STAND_IN_NONE = "  hash: none";
+/** The two stand-in rows: a login's own work, without Argon2 running beside it. */
+const STAND_INS = [STAND_IN_WAIT, STAND_IN_NONE] as const;
+
+/** What the service's hasher does during a round. */
+type HashMode = "argon2" | "wait" | "none";
+
+/**
+ * The bench's hasher for the service: Argon2id (as the service's own) unless the mode says
+ * otherwise. The stand-ins accept only the bench's password, and the wait runs in as many slots
+ * as Argon2 does, so logins queue for it as they do for Argon2.
+ */
+class SwitchableHasher implements PasswordHasher {
+  mode: HashMode = "argon2";
+  /** How long the CPU-free wait lasts: a verification's CPU time, measured by the bench. */
+  waitMs = 15;
+  readonly #argon2: PasswordHasher;
+  readonly #slots: <T>(task: () => Promise<T>) => Promise<T>;
+
+  constructor(concurrency: number) {
+    this.#argon2 = argon2HasherWith(concurrency);
+    this.#slots = limitConcurrency(concurrency);
+  }
+
+  hash(password: string, params: Parameters<PasswordHasher["hash"]>[1]): Promise<string> {
+    return this.#argon2.hash(password, params);
+  }
+
+  verify(phc: string, password: string): Promise<boolean> {
+    if (this.mode === "argon2") return this.#argon2.verify(phc, password);
+    if (this.mode === "none") return Promise.resolve(password === PASSWORD);
+    return this.#slots(() =>
+      new Promise((resolve) => setTimeout(() => resolve(password === PASSWORD), this.waitMs))
+    );
+  }
+}
 
 interface Sample {
   ops: number;
@@ -173,6 +226,8 @@ interface Setup {
   url: string;
   /** The store commands of one login of each kind. */
   commands: Record<string, string[]>;
+  /** The service's hasher, switched for the stand-in rows. */
+  hasher: SwitchableHasher;
   rounds: number;
   seconds: number;
   log: (line: string) => void;
@@ -198,10 +253,10 @@ function clientsSetting(): number[] {
 /** One block: warm-up, ROUNDS interleaved rounds with `clients` clients, the table, verdicts. */
 async function runClients(
   clients: number,
-  { post, credentials, phc, url, commands, rounds, seconds, log }: Setup,
+  { post, credentials, phc, url, commands, hasher, rounds, seconds, log }: Setup,
 ): Promise<void> {
   const devices: (string | undefined)[] = Array(clients).fill(undefined);
-  const ops: Record<Exclude<Kind, typeof WRK>, (client: number) => Promise<void>> = {
+  const ops: Record<OwnKind, (client: number) => Promise<void>> = {
     "verify": async () => {
       if (!(await verify(phc, PASSWORD))) throw new Error("verify failed");
     },
@@ -227,17 +282,42 @@ async function runClients(
   );
   const loginUrl = `${url}/api/auth/login`;
   const body = JSON.stringify(credentials);
-  const measure = (kind: Kind, secs: number) =>
-    kind === WRK ? wrkLoad(loginUrl, body, clients, secs) : load(clients, secs, ops[kind]);
-  // wrk joins the rounds when it runs (its warm-up says).
+  let haveWrk = false;
+  const newBrowser = (secs: number) =>
+    haveWrk
+      ? wrkLoad(loginUrl, body, clients, secs)
+      : load(clients, secs, ops["login (new browser)"]);
+  const measure = async (kind: Kind, secs: number): Promise<Sample | undefined> => {
+    if (kind === WRK) return await wrkLoad(loginUrl, body, clients, secs);
+    if (kind === STAND_IN_WAIT || kind === STAND_IN_NONE) {
+      hasher.mode = kind === STAND_IN_WAIT ? "wait" : "none";
+      try {
+        return await newBrowser(secs);
+      } finally {
+        hasher.mode = "argon2";
+      }
+    }
+    const sample = await load(clients, secs, ops[kind]);
+    // The stand-in waits as long as a verification's CPU time, as last measured.
+    if (kind === "verify") hasher.waitMs = sample.cpuMs / sample.ops;
+    return sample;
+  };
+  // wrk joins the rounds when it runs (its warm-up says); the stand-ins use it then too.
   const kinds: Kind[] = [...KINDS];
   for (const kind of KINDS) await measure(kind, 1); // warm-up
-  if (await measure(WRK, 1)) kinds.push(WRK);
+  if (await measure(WRK, 1)) {
+    haveWrk = true;
+    kinds.push(WRK);
+  }
+  for (const kind of STAND_INS) await measure(kind, 1);
+  kinds.push(...STAND_INS);
   const samples: Record<Kind, Sample[]> = {
     "verify": [],
     "login (new browser)": [],
     "login (known device)": [],
     [WRK]: [],
+    [STAND_IN_WAIT]: [],
+    [STAND_IN_NONE]: [],
   };
   for (let r = 0; r < rounds; r++) {
     for (const kind of kinds) {
@@ -257,26 +337,85 @@ async function runClients(
     "operation".padEnd(24) + "ops/s".padStart(8) + "vs verify".padStart(11) +
       "CPU ms/op".padStart(11) + "main ms/op".padStart(12) + "store cmds".padStart(12),
   );
+  const standIn = (kind: Kind) => (STAND_INS as readonly Kind[]).includes(kind);
+  /** Main-thread CPU per operation over all rounds of `kind`. */
+  const mainPerOp = (kind: Kind) =>
+    samples[kind].reduce((a, x) => a + x.mainMs, 0) /
+    samples[kind].reduce((a, x) => a + x.ops, 0);
   for (const kind of kinds) {
     const s = samples[kind];
     const rate = median(s.map((x) => x.ops / x.seconds));
-    const ratio = vsVerify(kind);
+    // A stand-in's logins/s is not comparable with the verify loop's: it verifies nothing.
+    const ratio = standIn(kind) ? "-" : vsVerify(kind).toFixed(3);
     const ops = s.reduce((a, x) => a + x.ops, 0);
     const cpu = s.reduce((a, x) => a + x.cpuMs, 0) / ops;
-    const main = s.reduce((a, x) => a + x.mainMs, 0) / ops;
+    const cmds = commands[kind === WRK || standIn(kind) ? "login (new browser)" : kind];
     log(
-      kind.padEnd(24) + rate.toFixed(1).padStart(8) + ratio.toFixed(3).padStart(11) +
-        cpu.toFixed(1).padStart(11) + main.toFixed(1).padStart(12) +
-        String(commands[kind === WRK ? "login (new browser)" : kind]?.length ?? "-").padStart(12),
+      kind.padEnd(24) + rate.toFixed(1).padStart(8) + ratio.padStart(11) +
+        cpu.toFixed(1).padStart(11) + mainPerOp(kind).toFixed(1).padStart(12) +
+        String(cmds?.length ?? "-").padStart(12),
     );
   }
+  const real = haveWrk ? WRK : "login (new browser)";
+  log(
+    `main-thread ms of the same new-browser login${haveWrk ? " (wrk)" : ""}: ` +
+      `${mainPerOp(real).toFixed(2)} beside Argon2, ` +
+      `${mainPerOp(STAND_IN_WAIT).toFixed(2)} with a CPU-free wait of ` +
+      `${hasher.waitMs.toFixed(1)} ms in its place (no Argon2 running), ` +
+      `${mainPerOp(STAND_IN_NONE).toFixed(2)} back to back with no wait`,
+  );
   log("issue #10's target: logins/s at least 0.9 of the bare verify loop's");
-  for (const kind of kinds.filter((k) => k !== "verify")) {
+  for (const kind of kinds.filter((k) => k !== "verify" && !standIn(k))) {
     const ratio = vsVerify(kind);
     log(
       `  ${kind.padEnd(24)}${ratio.toFixed(3).padStart(8)}   ${verdict(ratio, "at least", 0.9)}`,
     );
   }
+}
+
+/**
+ * The machine's idle penalty: the main thread's CPU for one fixed piece of JavaScript (JSON out
+ * and back, Map lookups; about 1 ms on the 2-core machine), called back to back and with a sleep of
+ * `gapMs` before each call, in interleaved rounds. A login's main-thread work comes in bursts
+ * between waits (for Argon2, for the clients); where a CPU loses its warm state while it idles,
+ * the same work costs more in bursts than back to back.
+ */
+async function idlePenalty(
+  log: (line: string) => void,
+  { rounds = 3, calls = 300, gapMs = 5 } = {},
+): Promise<void> {
+  const items = Array.from(
+    { length: 600 },
+    (_, i) => ({ id: `k${i}`, n: i, s: "x".repeat(i % 40) }),
+  );
+  const table = new Map<string, number>();
+  for (let i = 0; i < 100_000; i++) table.set(`key${i}`, i);
+  let sink = 0;
+  const work = () => {
+    sink += (JSON.parse(JSON.stringify(items)) as unknown[]).length;
+    for (let i = 0; i < 2000; i++) sink += table.get(`key${(i * 7919) % 100_000}`)!;
+  };
+  const timed = async (gap: number) => {
+    const t0 = mainThreadMs();
+    for (let i = 0; i < calls; i++) {
+      if (gap > 0) await new Promise((resolve) => setTimeout(resolve, gap));
+      work();
+    }
+    return (mainThreadMs() - t0) / calls;
+  };
+  await timed(0); // warm-up
+  const back: number[] = [], gapped: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    back.push(await timed(0));
+    gapped.push(await timed(gapMs));
+  }
+  if (sink < 0) log(""); // keeps the work from being optimised away
+  const b = median(back), g = median(gapped);
+  log(
+    `\nIdle penalty of this machine: one fixed piece of JavaScript costs ${b.toFixed(2)} ms of ` +
+      `main-thread CPU back to back and ${g.toFixed(2)} ms with a ${gapMs} ms sleep before each ` +
+      `call (x${(g / b).toFixed(2)}; medians of ${rounds} rounds of ${calls} calls)`,
+  );
 }
 
 /** Runs the benchmark and prints its tables through `log` (default console.log). */
@@ -285,15 +424,14 @@ export async function benchLogin(log: (line: string) => void = console.log): Pro
   const seconds = envInt("BENCH_LOGIN_SECONDS", 3);
   const clientCounts = clientsSetting();
   const dataDir = await Deno.makeTempDir({ prefix: "bench-login-" });
-  const service = await startService(
-    loadConfig({
-      PORT: "0",
-      DATA_DIR: dataDir,
-      SESSION_COOKIE_SECURE: "false",
-      LOGIN_MAX_FAILURES: "1000000",
-    }),
-    () => {},
-  );
+  const config = loadConfig({
+    PORT: "0",
+    DATA_DIR: dataDir,
+    SESSION_COOKIE_SECURE: "false",
+    LOGIN_MAX_FAILURES: "1000000",
+  });
+  const hasher = new SwitchableHasher(config.login.hashConcurrency ?? defaultHashConcurrency());
+  const service = await startService(config, () => {}, { hasher });
   try {
     const post = (path: string, body: unknown, cookie?: string) =>
       fetch(`${service.url}/api${path}`, {
@@ -312,6 +450,7 @@ export async function benchLogin(log: (line: string) => void = console.log): Pro
     for (const kind of ["login (new browser)", "login (known device)"] as const) {
       log(`${kind}: ${commands[kind].join(", ")}`);
     }
+    await idlePenalty(log);
     for (const n of clientCounts) {
       await runClients(n, {
         post,
@@ -319,6 +458,7 @@ export async function benchLogin(log: (line: string) => void = console.log): Pro
         phc,
         url: service.url,
         commands,
+        hasher,
         rounds,
         seconds,
         log,

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { loadConfig } from "../config.ts";
+import type { PasswordHasher } from "../concepts/PasswordAuthentication/hashing.ts";
 import { startService } from "./service.ts";
 
 Deno.test("startService() twice in one process: neither service sees the other's sessions", async () => {
@@ -46,5 +47,51 @@ Deno.test("startService() twice in one process: neither service sees the other's
   } finally {
     await Promise.all([a.close(), b.close()]);
     for (const dir of dirs) await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("startService() with a hasher given in its parts: registering and logging in use that hasher", async () => {
+  const dir = await Deno.makeTempDir();
+  const calls: string[] = [];
+  // A stand-in that is not Argon2: its PHC-shaped string carries the password reversed.
+  const hasher: PasswordHasher = {
+    hash: (password) => {
+      calls.push("hash");
+      return Promise.resolve(`$test$${[...password].reverse().join("")}`);
+    },
+    verify: (phc, password) => {
+      calls.push("verify");
+      return Promise.resolve(phc === `$test$${[...password].reverse().join("")}`);
+    },
+  };
+  const service = await startService(
+    loadConfig({ PORT: "0", DATA_DIR: dir, SESSION_COOKIE_SECURE: "false" }),
+    () => {},
+    { hasher },
+  );
+  const post = (path: string, body: unknown) =>
+    fetch(`${service.url}/api${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  try {
+    const credentials = { username: "bob", password: "correct horse battery" };
+    const registered = await post("/auth/register", credentials);
+    assert.equal(registered.status, 201);
+    await registered.body?.cancel();
+    assert.deepEqual(calls, ["hash"]);
+    const ok = await post("/auth/login", credentials);
+    assert.equal(ok.status, 200);
+    await ok.body?.cancel();
+    const wrong = await post("/auth/login", { ...credentials, password: "wrong horse battery" });
+    assert.equal(wrong.status, 401);
+    await wrong.body?.cancel();
+    // Each login verified with the given hasher. Its string is not Argon2id, so the successful
+    // login upgraded it, by hashing again with the same hasher.
+    assert.deepEqual(calls, ["hash", "verify", "hash", "verify"]);
+  } finally {
+    await service.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -6,7 +6,10 @@
 import type { Db } from "mongodb";
 import type { Config } from "../config.ts";
 import { Logging } from "../engine/mod.ts";
-import { argon2HasherWith } from "../concepts/PasswordAuthentication/hashing.ts";
+import {
+  argon2HasherWith,
+  type PasswordHasher,
+} from "../concepts/PasswordAuthentication/hashing.ts";
 import { answerHeadersFor } from "../http/security_headers.ts";
 import { createApp, type HealthCheck } from "../http/app.ts";
 import { MAX_BODY_BYTES } from "../http/body.ts";
@@ -73,10 +76,20 @@ function readiness(db: Db, ms: number): HealthCheck {
   };
 }
 
+/** What a benchmark or a test may put in place of the service's own parts. */
+export interface ServiceParts {
+  /**
+   * The password hasher (default: Argon2id, at most `config.login.hashConcurrency` at once).
+   * `deno task bench login` swaps it to tell a login's own work from the hashing's.
+   */
+  hasher?: PasswordHasher;
+}
+
 /** Starts the service; `log` receives its structured lines (default: JSON lines on stdout). */
 export async function startService(
   config: Config,
   log: LogSink = jsonLineSink,
+  parts: ServiceParts = {},
 ): Promise<Service> {
   const conn = await getDb({
     mongodbUrl: config.mongodbUrl,
@@ -118,7 +131,9 @@ export async function startService(
       rateLimiting: { limit: config.login.maxFailures, windowMs: config.login.windowMs },
       // Argon2id runs on threads of its own: bounded, so a login flood cannot starve the event
       // loop (and with it the store's connections) of CPU.
-      passwordAuthentication: { hasher: argon2HasherWith(config.login.hashConcurrency) },
+      passwordAuthentication: {
+        hasher: parts.hasher ?? argon2HasherWith(config.login.hashConcurrency),
+      },
       // Administrators' actions: who, what, to whom and when (ids only, never a token).
       auditLog: {
         onRecord: (entry) =>
